@@ -1,0 +1,32 @@
+//! Core data model of tilework: dtypes, shapes, chunk grids, the lazy op graph, the fused
+//! expression IR, kernels, and the [`Backend`] trait that every device implements.
+//!
+//! Errors: every fallible function returns [`Result`]; user input never panics. Internal
+//! invariants use `debug_assert!` or `expect("why")`.
+#![warn(missing_docs)]
+
+pub mod backend;
+pub mod chunks;
+pub mod dtype;
+pub mod error;
+pub mod expr;
+pub mod host;
+pub mod kernel;
+pub mod op;
+pub mod optimize;
+pub mod random;
+pub mod shape;
+
+pub use backend::{Backend, Buffer, BufferSpec, Caps, DeviceBuffer, DeviceKind, MemoryInfo};
+pub use chunks::{ChunkGrid, Chunks, Region};
+pub use dtype::{DType, Element, Scalar};
+pub use error::{Error, Result};
+pub use expr::{BinaryOp, Expr, ExprNode, UnaryOp};
+pub use half;
+pub use host::{HostArray, HostElement};
+pub use kernel::{Kernel, Piece, ReduceStage};
+pub use op::{
+    AxisMap, BlockFn, Boundary, Distribution, Meta, Node, Op, PadMode, ReduceOp, ScanOp, SourceOp,
+    ViewMap,
+};
+pub use shape::Shape;

@@ -1,1 +1,60 @@
-//! placeholder
+//! # tilework
+//!
+//! Chunked, lazy, n-dimensional arrays with a NumPy/Dask-like API. Expressions build a graph;
+//! `compute` optimizes it (fusing elementwise chains into reductions and stencils, pushing slices
+//! toward sources, merging common subexpressions), plans it as chunk tasks and runs them on CPU
+//! threads through a memory-aware executor.
+//!
+//! ```
+//! use tilework::prelude::*;
+//!
+//! let ctx = Context::new()?;
+//! let x = ctx.rng(7).uniform(&[1000, 1000], 0.0, 1.0, DType::F32, 250)?;
+//! let y = (&x * 2.0 + 1.0).sin()?;            // lazy: nothing runs yet
+//! let mean = y.mean()?.to_scalar()?.to_f64();  // one fused pass per chunk
+//! assert!(mean > 0.0 && mean < 1.0);
+//! let head = x.slice(&s![..2, ..;500])?.to_ndarray::<f32>()?;
+//! assert_eq!(head.shape(), &[2, 2]);
+//! # Ok::<(), tilework::Error>(())
+//! ```
+//!
+//! Errors: methods return [`Result`]; operators (`&a + &b`) cannot, so a bad operator call gives
+//! an array whose `compute` returns the error. Nothing on a library path panics on user input.
+//!
+//! DType promotion follows NumPy; the table is in [`tilework_core::dtype`].
+#![warn(missing_docs)]
+
+mod array;
+mod blocks;
+mod context;
+mod creation;
+mod elementwise;
+mod layout;
+mod linalg;
+mod ops;
+mod progress;
+mod reduce;
+mod slicing;
+
+pub use array::{Array, compute_all};
+pub use blocks::map_blocks_dyn;
+pub use context::{Context, ContextBuilder, Device, parse_bytes};
+pub use creation::Rng;
+pub use elementwise::Operand;
+pub use layout::{concatenate, stack};
+pub use slicing::{NEW_AXIS, SliceElem};
+pub use tilework_core::half::f16;
+pub use tilework_core::{
+    BinaryOp, BlockFn, Boundary, ChunkGrid, Chunks, DType, Error, HostArray, HostElement, PadMode,
+    ReduceOp, Result, Scalar, ScanOp, UnaryOp,
+};
+pub use tilework_sched::Report;
+
+/// The names most programs need.
+pub mod prelude {
+    pub use crate::s;
+    pub use crate::{
+        Array, Boundary, Chunks, Context, DType, Device, Error, HostArray, NEW_AXIS, PadMode,
+        Result, Scalar, SliceElem, compute_all, concatenate, stack,
+    };
+}

@@ -151,9 +151,13 @@ impl ChunkGrid {
     }
 
     fn auto(shape: &[usize], itemsize: usize) -> Self {
-        // Grow the chunk from the last axis backwards (C order keeps chunks contiguous), then shrink
-        // the leading axes evenly until the chunk fits the target.
-        let target_elems = (Chunks::AUTO_BYTES / itemsize.max(1)).max(1);
+        Self::with_target_elems(shape, Chunks::AUTO_BYTES / itemsize.max(1))
+    }
+
+    /// Regular chunks holding at most about `target_elems` elements: the largest axis is halved
+    /// until the chunk fits (ties halve the leading axis, keeping chunks contiguous in C order).
+    pub fn with_target_elems(shape: &[usize], target_elems: usize) -> Self {
+        let target_elems = target_elems.max(1);
         let mut chunk: Vec<usize> = shape.iter().map(|&n| n.max(1)).collect();
         while chunk.iter().product::<usize>() > target_elems {
             let axis = (0..chunk.len())
@@ -335,4 +339,25 @@ mod tests {
         assert!(g.max_chunk_elems() * 4 <= Chunks::AUTO_BYTES);
         assert!(g.num_chunks() > 1);
     }
+}
+
+/// The grid of an elementwise result over inputs with these grids (NumPy broadcasting, inputs
+/// right-aligned): each output axis takes the chunking of an input that spans it fully.
+///
+/// Inputs must already agree wherever two of them span an axis (the graph layer rechunks first).
+pub fn broadcast_grid(inputs: &[&ChunkGrid], shape: &[usize]) -> ChunkGrid {
+    let ndim = shape.len();
+    let sizes: Vec<Vec<usize>> = (0..ndim)
+        .map(|axis| {
+            inputs
+                .iter()
+                .find_map(|g| {
+                    let offset = ndim - g.ndim();
+                    (axis >= offset && g.shape()[axis - offset] == shape[axis])
+                        .then(|| g.axis_sizes(axis - offset))
+                })
+                .unwrap_or_else(|| vec![shape[axis]])
+        })
+        .collect();
+    ChunkGrid::from_axis_sizes(shape, &sizes)
 }

@@ -64,7 +64,8 @@ pub enum ReduceStage {
 ///
 /// Partial reduction states (outputs of `Partial` and `Combine`, inputs of `Combine` and
 /// `Finalize`) have the keepdims shape of the reduced chunk and these components:
-/// - `Sum`, `Mean`, `Prod`: `[acc]`, acc f64 for float inputs, i64 otherwise;
+/// - `Sum`, `Prod`: `[acc]`, acc f64 for float inputs, i64 otherwise;
+/// - `Mean`: `[count, mean, m2]` like `Var` (m2 may stay 0), so the finalize step knows the count;
 /// - `Min`, `Max`: `[value]` of the input dtype (NaN propagates);
 /// - `Any`, `All`: `[bool]`;
 /// - `Var`, `Std`: `[count, mean, m2]`, all f64 (Chan et al. merge);
@@ -254,7 +255,8 @@ pub fn reduce_state_specs(op: ReduceOp, dtype: DType, shape: &[usize]) -> Vec<Bu
         DType::I64
     };
     match op {
-        ReduceOp::Sum | ReduceOp::Prod | ReduceOp::Mean => vec![spec(acc)],
+        ReduceOp::Sum | ReduceOp::Prod => vec![spec(acc)],
+        ReduceOp::Mean => vec![spec(DType::F64), spec(DType::F64), spec(DType::F64)],
         ReduceOp::Min | ReduceOp::Max => vec![spec(dtype)],
         ReduceOp::Any | ReduceOp::All => vec![spec(DType::Bool)],
         ReduceOp::Var { .. } | ReduceOp::Std { .. } => {

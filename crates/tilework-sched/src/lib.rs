@@ -1,1 +1,16 @@
-//! placeholder
+//! The scheduler of tilework: the planner (graph -> chunk tasks with fixed-fan-in reduction trees)
+//! and the executor (priority-ordered, memory-accounted, frees after last use).
+//!
+//! It drives devices only through `tilework_core::Backend`; it never runs kernels itself.
+#![warn(missing_docs)]
+
+mod exec;
+mod plan;
+mod plan_layout;
+mod plan_ops;
+mod report;
+
+pub use exec::{ExecConfig, execute};
+pub use plan::{Plan, PlannedArray, Task, TaskKind, ValueRef};
+pub use plan_ops::REDUCE_FAN_IN;
+pub use report::Report;

@@ -1,0 +1,231 @@
+//! The planner: turns an optimized graph into chunk tasks, on demand from the requested chunks.
+//!
+//! Planning is demand-driven: a task exists only for a chunk some requested chunk needs, so a slice
+//! of a large array plans only the chunks that overlap it. Tasks are created inputs-first in
+//! depth-first order; that order doubles as the executor's priority (finish a branch before opening
+//! the next, as Dask's `order`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use tilework_core::op::{Node, Op, SourceOp};
+use tilework_core::shape::Shape;
+use tilework_core::{BufferSpec, ChunkGrid, Error, HostArray, Kernel, Result};
+
+/// One output of one task.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ValueRef {
+    /// Task index.
+    pub task: u32,
+    /// Output index of that task.
+    pub output: u32,
+}
+
+/// What a task does.
+#[derive(Clone, Debug)]
+pub enum TaskKind {
+    /// Runs a kernel on a backend.
+    Launch(Kernel),
+    /// A value that already exists on the host (persisted chunks).
+    Literal(HostArray),
+}
+
+/// A chunk task.
+#[derive(Clone, Debug)]
+pub struct Task {
+    /// What to do.
+    pub kind: TaskKind,
+    /// Input values, in the kernel's order.
+    pub inputs: Vec<ValueRef>,
+    /// Output specs.
+    pub outputs: Vec<BufferSpec>,
+}
+
+/// The chunks of one requested array.
+#[derive(Clone, Debug)]
+pub struct PlannedArray {
+    /// The array's chunk grid.
+    pub grid: ChunkGrid,
+    /// One value per chunk, C order.
+    pub chunks: Vec<ValueRef>,
+}
+
+/// A complete plan: tasks in priority order and the requested outputs.
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    /// Tasks; every task's inputs come from earlier tasks.
+    pub tasks: Vec<Task>,
+    /// One entry per requested root.
+    pub outputs: Vec<PlannedArray>,
+}
+
+impl Plan {
+    /// Builds the plan of every chunk of each root.
+    ///
+    /// # Errors
+    /// A deferred operator error found in the graph, or an invalid combination found while planning.
+    pub fn build(roots: &[Arc<Node>]) -> Result<Plan> {
+        let mut planner = Planner::default();
+        let mut outputs = Vec::with_capacity(roots.len());
+        for root in roots {
+            if let Some(err) = root.find_error() {
+                return Err(err);
+            }
+            let grid = root.meta.grid.clone();
+            let chunks = (0..grid.num_chunks())
+                .map(|linear| planner.chunk(root, &grid.unravel(linear)))
+                .collect::<Result<Vec<_>>>()?;
+            outputs.push(PlannedArray { grid, chunks });
+        }
+        Ok(Plan {
+            tasks: planner.tasks,
+            outputs,
+        })
+    }
+
+    /// Number of tasks per kernel family, sorted by family name.
+    pub fn tasks_by_family(&self) -> Vec<(&'static str, usize)> {
+        let mut counts: HashMap<&'static str, usize> = HashMap::new();
+        for task in &self.tasks {
+            let family = match &task.kind {
+                TaskKind::Launch(k) => k.family(),
+                TaskKind::Literal(_) => "literal",
+            };
+            *counts.entry(family).or_default() += 1;
+        }
+        let mut out: Vec<_> = counts.into_iter().collect();
+        out.sort();
+        out
+    }
+}
+
+/// Memo key for a chunk-level value: node address, chunk number, and a stage tag for multi-step ops.
+type Key = (usize, usize, u8);
+
+/// Builds tasks on demand.
+#[derive(Default)]
+pub(crate) struct Planner {
+    pub(crate) tasks: Vec<Task>,
+    memo: HashMap<Key, ValueRef>,
+}
+
+impl Planner {
+    /// Appends a task and returns references to its outputs.
+    pub(crate) fn push(
+        &mut self,
+        kind: TaskKind,
+        inputs: Vec<ValueRef>,
+        outputs: Vec<BufferSpec>,
+    ) -> Vec<ValueRef> {
+        let task = self.tasks.len() as u32;
+        let refs = (0..outputs.len() as u32)
+            .map(|output| ValueRef { task, output })
+            .collect();
+        self.tasks.push(Task {
+            kind,
+            inputs,
+            outputs,
+        });
+        refs
+    }
+
+    /// Pushes a single-output kernel task.
+    pub(crate) fn launch(
+        &mut self,
+        kernel: Kernel,
+        inputs: Vec<ValueRef>,
+        output: BufferSpec,
+    ) -> ValueRef {
+        self.push(TaskKind::Launch(kernel), inputs, vec![output])[0]
+    }
+
+    pub(crate) fn memo_get(&self, node: &Arc<Node>, linear: usize, stage: u8) -> Option<ValueRef> {
+        self.memo
+            .get(&(Arc::as_ptr(node) as usize, linear, stage))
+            .copied()
+    }
+
+    pub(crate) fn memo_put(&mut self, node: &Arc<Node>, linear: usize, stage: u8, value: ValueRef) {
+        self.memo
+            .insert((Arc::as_ptr(node) as usize, linear, stage), value);
+    }
+
+    /// The value of chunk `index` of `node`, planning it (and what it needs) if necessary.
+    pub(crate) fn chunk(&mut self, node: &Arc<Node>, index: &[usize]) -> Result<ValueRef> {
+        let grid = &node.meta.grid;
+        let linear = grid.ravel(index);
+        if let Some(v) = self.memo_get(node, linear, 0) {
+            return Ok(v);
+        }
+        let region = grid.region(index);
+        let spec = BufferSpec {
+            dtype: node.meta.dtype,
+            shape: region.shape.clone(),
+        };
+        let value = match &node.op {
+            Op::Source(SourceOp::Persisted(chunks)) => {
+                let data = chunks.get(linear).cloned().ok_or_else(|| {
+                    Error::invalid(
+                        "persisted",
+                        format!("chunk {linear} missing from persisted data"),
+                    )
+                })?;
+                self.push(TaskKind::Literal(data), Vec::new(), vec![spec])[0]
+            }
+            Op::Source(source) => {
+                let kernel = crate::plan_ops::source_kernel(source, node, &region);
+                self.launch(kernel, Vec::new(), spec)
+            }
+            Op::Elementwise(expr) => {
+                let inputs = self.broadcast_inputs(&node.inputs, grid.shape(), index)?;
+                self.launch(Kernel::Elementwise { expr: expr.clone() }, inputs, spec)
+            }
+            Op::Reduce { .. } => self.reduce_chunk(node, index, spec)?,
+            Op::Scan { .. } => self.scan_chunk(node, index)?,
+            Op::Matmul => self.matmul_chunk(node, index, spec)?,
+            Op::View(_) | Op::Concat { .. } | Op::Pad { .. } | Op::Rechunk => {
+                self.gather_chunk(node, &region, spec)?
+            }
+            Op::Reshape => self.reshape_chunk(node, &region, spec)?,
+            Op::Overlap { .. } => self.overlap_chunk(node, &region, spec)?,
+            Op::MapBlocks(func) => {
+                let inputs = self.broadcast_inputs(&node.inputs, grid.shape(), index)?;
+                self.launch(Kernel::MapBlocks { func: func.clone() }, inputs, spec)
+            }
+            Op::Invalid(e) => return Err(e.clone()),
+        };
+        self.memo_put(node, linear, 0, value);
+        Ok(value)
+    }
+
+    /// Chunks of elementwise-aligned inputs for output chunk `index` (broadcast axes read chunk 0).
+    pub(crate) fn broadcast_inputs(
+        &mut self,
+        inputs: &[Arc<Node>],
+        out_shape: &[usize],
+        index: &[usize],
+    ) -> Result<Vec<ValueRef>> {
+        inputs
+            .iter()
+            .map(|input| {
+                let idx = broadcast_index(input.meta.shape(), out_shape, index);
+                self.chunk(input, &idx)
+            })
+            .collect()
+    }
+}
+
+/// The chunk index of a right-aligned broadcast input for output chunk `index`.
+pub(crate) fn broadcast_index(in_shape: &[usize], out_shape: &[usize], index: &[usize]) -> Shape {
+    let offset = out_shape.len() - in_shape.len();
+    in_shape
+        .iter()
+        .enumerate()
+        .map(|(a, &n)| {
+            if n == out_shape[a + offset] {
+                index[a + offset]
+            } else {
+                0
+            }
+        })
+        .collect()
+}

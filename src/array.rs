@@ -1,0 +1,359 @@
+//! [`Array`]: a lazy chunked n-d array, and how it is computed.
+
+use crate::context::Context;
+use ndarray::{ArrayD, SliceInfoElem};
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Instant;
+use tilework_core::op::{Meta, Node, Op, SourceOp, topo_order};
+use tilework_core::optimize::{count_nodes, optimize};
+use tilework_core::{
+    Buffer, ChunkGrid, DType, Error, HostArray, HostElement, Result, Scalar, with_host_array,
+};
+use tilework_sched::{ExecConfig, Plan, Report, execute};
+
+/// A lazy, chunked n-dimensional array.
+///
+/// Cloning is cheap. Methods add nodes to a graph and return `Result` (shape, dtype and axis
+/// errors surface at once); nothing runs until [`Array::compute`], [`Array::to_ndarray`] or
+/// [`Array::persist`]. Operators (`&a + &b`) cannot return `Result`: a bad operator call yields an
+/// array whose `compute` returns the error.
+#[derive(Clone)]
+pub struct Array {
+    pub(crate) node: Arc<Node>,
+    pub(crate) ctx: Context,
+}
+
+impl std::fmt::Debug for Array {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "tilework.Array<shape={:?}, dtype={}, chunks={:?}, op={}>",
+            self.shape(),
+            self.dtype(),
+            self.chunks(),
+            self.node.op.name()
+        )
+    }
+}
+
+impl Array {
+    pub(crate) fn from_node(ctx: &Context, node: Arc<Node>) -> Array {
+        Array {
+            node,
+            ctx: ctx.clone(),
+        }
+    }
+
+    pub(crate) fn new(
+        ctx: &Context,
+        op: Op,
+        inputs: Vec<Arc<Node>>,
+        dtype: DType,
+        grid: ChunkGrid,
+    ) -> Array {
+        Array::from_node(ctx, Node::new(op, inputs, Meta { dtype, grid }))
+    }
+
+    /// The array's shape.
+    pub fn shape(&self) -> &[usize] {
+        self.node.meta.shape()
+    }
+
+    /// Rank.
+    pub fn ndim(&self) -> usize {
+        self.shape().len()
+    }
+
+    /// Element count.
+    pub fn len(&self) -> usize {
+        self.shape().iter().product()
+    }
+
+    /// True when the array has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Element type.
+    pub fn dtype(&self) -> DType {
+        self.node.meta.dtype
+    }
+
+    /// Chunk sizes per axis (Dask's `.chunks`).
+    pub fn chunks(&self) -> Vec<Vec<usize>> {
+        self.node.meta.grid.sizes()
+    }
+
+    /// The chunk grid.
+    pub fn grid(&self) -> &ChunkGrid {
+        &self.node.meta.grid
+    }
+
+    /// Total number of chunks.
+    pub fn num_chunks(&self) -> usize {
+        self.node.meta.grid.num_chunks()
+    }
+
+    /// Bytes the computed array occupies.
+    pub fn nbytes(&self) -> usize {
+        self.len() * self.dtype().size()
+    }
+
+    /// The context the array belongs to.
+    pub fn context(&self) -> &Context {
+        &self.ctx
+    }
+
+    /// The deferred error of a failed operator call, if this array (or an input) carries one.
+    pub fn error(&self) -> Option<Error> {
+        self.node.find_error()
+    }
+
+    /// Computes the array into host memory.
+    ///
+    /// # Errors
+    /// A deferred operator error, a failing kernel or user function, or an exhausted budget.
+    pub fn compute(&self) -> Result<HostArray> {
+        Ok(self.compute_with_report()?.0)
+    }
+
+    /// Computes the array and reports what the executor did.
+    ///
+    /// # Errors
+    /// As [`Array::compute`].
+    pub fn compute_with_report(&self) -> Result<(HostArray, Report)> {
+        let (mut arrays, report) = compute_all(&self.ctx, std::slice::from_ref(self))?;
+        Ok((arrays.pop().expect("one result per array"), report))
+    }
+
+    /// Computes into a typed `ndarray`.
+    ///
+    /// # Errors
+    /// [`Error::DTypeMismatch`] when `T` is not the array's dtype, or any compute error. The dtype is
+    /// checked before anything runs.
+    pub fn to_ndarray<T: HostElement>(&self) -> Result<ArrayD<T>> {
+        if T::DTYPE != self.dtype() {
+            return Err(Error::DTypeMismatch {
+                expected: T::DTYPE,
+                actual: self.dtype(),
+            });
+        }
+        Ok(self.compute()?.typed::<T>()?.to_owned())
+    }
+
+    /// Computes a 0-d (or single element) array into a [`Scalar`].
+    ///
+    /// # Errors
+    /// When the array has more than one element, or any compute error.
+    pub fn to_scalar(&self) -> Result<Scalar> {
+        if self.len() != 1 {
+            return Err(Error::invalid(
+                "to_scalar",
+                format!("array of shape {:?} is not a single element", self.shape()),
+            ));
+        }
+        let host = self.compute()?;
+        let zero = vec![0; self.ndim()];
+        host.get(&zero)
+            .ok_or_else(|| Error::invalid("to_scalar", "no element"))
+    }
+
+    /// Computes the chunks and keeps them in memory; the returned array reads them back.
+    ///
+    /// # Errors
+    /// As [`Array::compute`].
+    pub fn persist(&self) -> Result<Array> {
+        let (mut chunks, _, _) = run(&self.ctx, std::slice::from_ref(self))?;
+        let chunks = chunks.pop().expect("one result per array");
+        let host = chunks
+            .into_iter()
+            .map(|b| match b {
+                Buffer::Host(h) => Ok(h),
+                Buffer::Device(_) => Err(Error::Device("persisted chunk left on a device".into())),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Array::new(
+            &self.ctx,
+            Op::Source(SourceOp::Persisted(Arc::new(host))),
+            Vec::new(),
+            self.dtype(),
+            self.grid().clone(),
+        ))
+    }
+
+    /// The optimized plan as text: one line per graph node, then task counts per kernel family.
+    ///
+    /// # Errors
+    /// A deferred operator error, or an error found while planning.
+    pub fn explain(&self) -> Result<String> {
+        if let Some(e) = self.error() {
+            return Err(e);
+        }
+        let roots = optimize(std::slice::from_ref(&self.node));
+        let nodes = topo_order(&roots);
+        let mut out = String::new();
+        let index_of = |n: &Arc<Node>| nodes.iter().position(|m| Arc::ptr_eq(m, n)).unwrap_or(0);
+        for (i, node) in nodes.iter().enumerate() {
+            let inputs: Vec<String> = node
+                .inputs
+                .iter()
+                .map(|n| format!("%{}", index_of(n)))
+                .collect();
+            let _ = writeln!(
+                out,
+                "%{i} = {} ({}) shape={:?} dtype={} chunks={}",
+                node.op.name(),
+                inputs.join(", "),
+                node.meta.shape(),
+                node.meta.dtype,
+                node.meta.grid.num_chunks()
+            );
+        }
+        let plan = Plan::build(&roots)?;
+        let _ = writeln!(
+            out,
+            "tasks: {} {:?}",
+            plan.tasks.len(),
+            plan.tasks_by_family()
+        );
+        Ok(out)
+    }
+
+    /// The optimized plan's tasks per kernel family, e.g. `[("reduce", 9)]` (for tests and tools).
+    ///
+    /// # Errors
+    /// As [`Array::explain`].
+    pub fn plan_summary(&self) -> Result<Vec<(&'static str, usize)>> {
+        if let Some(e) = self.error() {
+            return Err(e);
+        }
+        let roots = optimize(std::slice::from_ref(&self.node));
+        Ok(Plan::build(&roots)?.tasks_by_family())
+    }
+
+    /// The optimized graph in Graphviz dot format.
+    pub fn to_dot(&self) -> String {
+        let roots = optimize(std::slice::from_ref(&self.node));
+        let nodes = topo_order(&roots);
+        let mut out = String::from(
+            "digraph tilework {\n  rankdir=BT;\n  node [shape=box, fontname=monospace];\n",
+        );
+        for (i, node) in nodes.iter().enumerate() {
+            let label = format!(
+                "{}\\n{:?} {}",
+                node.op.name(),
+                node.meta.shape(),
+                node.meta.dtype
+            )
+            .replace('"', "'");
+            let _ = writeln!(out, "  n{i} [label=\"{label}\"];");
+            for input in &node.inputs {
+                if let Some(j) = nodes.iter().position(|m| Arc::ptr_eq(m, input)) {
+                    let _ = writeln!(out, "  n{j} -> n{i};");
+                }
+            }
+        }
+        out.push_str("}\n");
+        out
+    }
+}
+
+/// Computes several arrays in one pass, sharing common work (Dask's `dask.compute(a, b)`).
+///
+/// # Errors
+/// As [`Array::compute`]; also when the arrays belong to different contexts.
+pub fn compute_all(ctx: &Context, arrays: &[Array]) -> Result<(Vec<HostArray>, Report)> {
+    let (chunks, grids, mut report) = run(ctx, arrays)?;
+    let start = Instant::now();
+    let out = chunks
+        .into_iter()
+        .zip(&grids)
+        .zip(arrays)
+        .map(|((bufs, grid), array)| assemble(ctx, array.dtype(), grid, bufs))
+        .collect::<Result<Vec<_>>>()?;
+    report.assemble_s = start.elapsed().as_secs_f64();
+    Ok((out, report))
+}
+
+type RunOutput = (Vec<Vec<Buffer>>, Vec<ChunkGrid>, Report);
+
+fn run(ctx: &Context, arrays: &[Array]) -> Result<RunOutput> {
+    if let Some(other) = arrays.iter().find(|a| !a.ctx.same_as(ctx)) {
+        return Err(Error::invalid(
+            "compute",
+            format!("{other:?} belongs to another context"),
+        ));
+    }
+    let roots: Vec<Arc<Node>> = arrays.iter().map(|a| a.node.clone()).collect();
+    for root in &roots {
+        if let Some(e) = root.find_error() {
+            return Err(e);
+        }
+    }
+    let mut report = Report {
+        nodes_before: count_nodes(&roots),
+        ..Report::default()
+    };
+    let t = Instant::now();
+    let optimized = optimize(&roots);
+    report.optimize_s = t.elapsed().as_secs_f64();
+    report.nodes_after = count_nodes(&optimized);
+    let t = Instant::now();
+    let plan = Plan::build(&optimized)?;
+    report.plan_s = t.elapsed().as_secs_f64();
+    report.tasks_by_family = plan.tasks_by_family();
+    let grids = plan.outputs.iter().map(|o| o.grid.clone()).collect();
+    let progress = crate::progress::bar_for(ctx, plan.tasks.len());
+    let config = ExecConfig {
+        pool: ctx.inner.pool.clone(),
+        backend: ctx.inner.backend.clone(),
+        progress: progress.as_ref().map(|p| p.callback()),
+    };
+    let result = execute(Arc::new(plan), &config, &mut report);
+    if let Some(p) = progress {
+        p.finish();
+    }
+    Ok((result?, grids, report))
+}
+
+/// Copies chunk buffers into one host array.
+fn assemble(
+    ctx: &Context,
+    dtype: DType,
+    grid: &ChunkGrid,
+    chunks: Vec<Buffer>,
+) -> Result<HostArray> {
+    if chunks.len() == 1 {
+        return ctx.inner.backend.download(&chunks[0]);
+    }
+    let mut host = HostArray::zeros(dtype, grid.shape());
+    for (linear, buffer) in chunks.iter().enumerate() {
+        let region = grid.region(&grid.unravel(linear));
+        let chunk = ctx.inner.backend.download(buffer)?;
+        let info: Vec<SliceInfoElem> = (0..grid.ndim())
+            .map(|a| SliceInfoElem::Slice {
+                start: region.start[a] as isize,
+                end: Some((region.start[a] + region.shape[a]) as isize),
+                step: 1,
+            })
+            .collect();
+        with_host_array!(&mut host, out, T => {
+            let src = chunk.typed::<T>()?;
+            out.slice_mut(info.as_slice()).assign(src);
+        });
+    }
+    Ok(host)
+}
+
+/// Wraps host data as a `Scalar`-free typed check used by creation functions.
+pub(crate) fn host_to_array(ctx: &Context, host: HostArray, grid: ChunkGrid) -> Array {
+    let dtype = host.dtype();
+    Array::new(
+        ctx,
+        Op::Source(SourceOp::Host(Arc::new(host))),
+        Vec::new(),
+        dtype,
+        grid,
+    )
+}

@@ -1,0 +1,154 @@
+//! User kernels: `map_blocks` over aligned chunks and `map_overlap` stencils with halos.
+
+use crate::array::Array;
+use crate::elementwise::align;
+use ndarray::{ArrayD, ArrayViewD};
+use std::sync::Arc;
+use tilework_core::op::{BlockFn, Boundary, Op};
+use tilework_core::{DType, Error, HostArray, HostElement, Result};
+
+fn typed_block_fn<T, U, F>(name: &str, f: F) -> BlockFn
+where
+    T: HostElement,
+    U: HostElement,
+    F: Fn(ArrayViewD<'_, T>) -> ArrayD<U> + Send + Sync + 'static,
+{
+    BlockFn {
+        name: name.to_string(),
+        func: Arc::new(move |blocks: &[HostArray]| {
+            let input = blocks
+                .first()
+                .ok_or_else(|| Error::UserKernel("block function called without a block".into()))?
+                .typed::<T>()?;
+            Ok(HostArray::from_array(f(input.view())))
+        }),
+    }
+}
+
+impl Array {
+    /// Applies `f` to every chunk (as an `ndarray` view); `f` must return a block of the same
+    /// shape, of element type `U`. Runs on CPU threads.
+    ///
+    /// # Errors
+    /// [`Error::DTypeMismatch`] when `T` is not the array's dtype (checked now); a block of the
+    /// wrong shape is reported by `compute`.
+    ///
+    /// ```
+    /// use tilework::prelude::*;
+    /// let ctx = Context::new()?;
+    /// let x = ctx.arange(0.0, 10.0, 1.0, DType::F64, 4)?;
+    /// let y = x.map_blocks("square", |b: ndarray::ArrayViewD<f64>| b.mapv(|v| v * v))?;
+    /// assert_eq!(y.sum()?.to_scalar()?.to_f64(), 285.0);
+    /// # Ok::<(), tilework::Error>(())
+    /// ```
+    pub fn map_blocks<T, U, F>(&self, name: &str, f: F) -> Result<Array>
+    where
+        T: HostElement,
+        U: HostElement,
+        F: Fn(ArrayViewD<'_, T>) -> ArrayD<U> + Send + Sync + 'static,
+    {
+        if T::DTYPE != self.dtype() {
+            return Err(Error::DTypeMismatch {
+                expected: T::DTYPE,
+                actual: self.dtype(),
+            });
+        }
+        let func = typed_block_fn(name, f);
+        map_blocks_dyn(&[self], U::DTYPE, func)
+    }
+
+    /// Applies a stencil `f` to every chunk extended by `depth[axis]` elements of its neighbours
+    /// on each side (with `boundary` beyond the array's edges) and keeps the chunk's part of the
+    /// result (Dask's `map_overlap` with `trim=True`). `f` must return a block of the same shape
+    /// as it was given.
+    ///
+    /// # Errors
+    /// A dtype mismatch, a `depth` list that does not match the rank, or a periodic/reflect depth
+    /// larger than its axis.
+    pub fn map_overlap<T, F>(
+        &self,
+        name: &str,
+        depth: &[usize],
+        boundary: Boundary,
+        f: F,
+    ) -> Result<Array>
+    where
+        T: HostElement,
+        F: Fn(ArrayViewD<'_, T>) -> ArrayD<T> + Send + Sync + 'static,
+    {
+        if let Some(e) = self.error() {
+            return Err(e);
+        }
+        if T::DTYPE != self.dtype() {
+            return Err(Error::DTypeMismatch {
+                expected: T::DTYPE,
+                actual: self.dtype(),
+            });
+        }
+        if depth.len() != self.ndim() {
+            return Err(Error::invalid(
+                "map_overlap",
+                format!(
+                    "{} depths for an array of rank {}",
+                    depth.len(),
+                    self.ndim()
+                ),
+            ));
+        }
+        if matches!(boundary, Boundary::Periodic | Boundary::Reflect) {
+            if let Some((axis, (&d, &n))) = depth
+                .iter()
+                .zip(self.shape())
+                .enumerate()
+                .find(|(_, (d, n))| *d > *n)
+            {
+                return Err(Error::invalid(
+                    "map_overlap",
+                    format!("depth {d} exceeds length {n} of axis {axis}"),
+                ));
+            }
+        }
+        let boundary = match boundary {
+            Boundary::Constant(v) => Boundary::Constant(v.cast(self.dtype())),
+            other => other,
+        };
+        let func = typed_block_fn(name, f);
+        let op = Op::Overlap {
+            depth: depth.to_vec(),
+            boundary,
+            func,
+            expr: None,
+        };
+        Ok(Array::new(
+            &self.ctx,
+            op,
+            vec![self.node.clone()],
+            self.dtype(),
+            self.grid().clone(),
+        ))
+    }
+}
+
+/// Applies `func` to aligned chunks of several arrays (broadcast like an elementwise op); the
+/// result has the broadcast shape and chunks, and dtype `out_dtype`.
+///
+/// # Errors
+/// Shapes that do not broadcast; blocks of the wrong shape or dtype are reported by `compute`.
+pub fn map_blocks_dyn(arrays: &[&Array], out_dtype: DType, func: BlockFn) -> Result<Array> {
+    let first = arrays
+        .first()
+        .ok_or_else(|| Error::invalid("map_blocks", "needs at least one array"))?;
+    for a in arrays {
+        if let Some(e) = a.error() {
+            return Err(e);
+        }
+    }
+    let (nodes, _shape, grid) = align("map_blocks", arrays)?;
+    Ok(Array::new(
+        &first.ctx,
+        Op::MapBlocks(func),
+        nodes,
+        out_dtype,
+        grid,
+    ))
+}

@@ -1,0 +1,279 @@
+//! The [`Context`]: backends, thread pool, budgets and options. No global state: everything a
+//! computation needs lives here, and every array holds its context.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use tilework_core::{Backend, Error, Result};
+use tilework_cpu::CpuBackend;
+
+/// Where computations run.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum Device {
+    /// The fastest available device for each task (the CPU until a GPU backend is present).
+    #[default]
+    Auto,
+    /// CPU threads.
+    Cpu,
+    /// A GPU through wgpu.
+    Gpu,
+}
+
+impl std::str::FromStr for Device {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Device::Auto),
+            "cpu" => Ok(Device::Cpu),
+            "gpu" => Ok(Device::Gpu),
+            other => Err(Error::invalid(
+                "device",
+                format!("unknown device {other:?} (expected auto, cpu or gpu)"),
+            )),
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) backend: Arc<dyn Backend>,
+    pub(crate) pool: Arc<rayon::ThreadPool>,
+    pub(crate) device: Device,
+    pub(crate) host_memory: u64,
+    pub(crate) device_memory: Option<u64>,
+    pub(crate) spill_dir: PathBuf,
+    pub(crate) progress: bool,
+}
+
+/// Shared settings and devices for arrays. Cheap to clone.
+///
+/// ```
+/// use tilework::prelude::*;
+/// let ctx = Context::builder().threads(2).build()?;
+/// let x = ctx.ones(&[1000], DType::F32, 100)?;
+/// assert_eq!(x.sum()?.to_scalar()?.to_f64(), 1000.0);
+/// # Ok::<(), tilework::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Context {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("device", &self.inner.device)
+            .field("threads", &self.threads())
+            .field("host_memory", &self.inner.host_memory)
+            .finish()
+    }
+}
+
+impl Context {
+    /// A context with defaults (all cores, `Device::Auto`), honouring `TILEWORK_DEVICE`,
+    /// `TILEWORK_HOST_MEMORY`, `TILEWORK_DEVICE_MEMORY` and `TILEWORK_SPILL_DIR`.
+    ///
+    /// # Errors
+    /// An environment variable that does not parse, or a device that cannot be opened.
+    pub fn new() -> Result<Context> {
+        Context::builder().build()
+    }
+
+    /// Starts a builder.
+    pub fn builder() -> ContextBuilder {
+        ContextBuilder::default()
+    }
+
+    /// Number of worker threads.
+    pub fn threads(&self) -> usize {
+        self.inner.pool.current_num_threads()
+    }
+
+    /// The device computations run on.
+    pub fn device(&self) -> Device {
+        self.inner.device
+    }
+
+    /// The host memory budget in bytes.
+    pub fn host_memory(&self) -> u64 {
+        self.inner.host_memory
+    }
+
+    /// The device memory budget in bytes, if set.
+    pub fn device_memory(&self) -> Option<u64> {
+        self.inner.device_memory
+    }
+
+    /// Where spilled chunks go.
+    pub fn spill_dir(&self) -> &std::path::Path {
+        &self.inner.spill_dir
+    }
+
+    pub(crate) fn same_as(&self, other: &Context) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+/// Builds a [`Context`].
+#[derive(Clone, Debug, Default)]
+pub struct ContextBuilder {
+    threads: Option<usize>,
+    device: Option<Device>,
+    host_memory: Option<u64>,
+    device_memory: Option<u64>,
+    spill_dir: Option<PathBuf>,
+    progress: bool,
+}
+
+impl ContextBuilder {
+    /// Worker threads (default: all cores).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = Some(threads);
+        self
+    }
+
+    /// The device (default: `TILEWORK_DEVICE` or `Auto`).
+    pub fn device(mut self, device: Device) -> Self {
+        self.device = Some(device);
+        self
+    }
+
+    /// Host memory budget in bytes (default: `TILEWORK_HOST_MEMORY` or half of the RAM).
+    pub fn host_memory(mut self, bytes: u64) -> Self {
+        self.host_memory = Some(bytes);
+        self
+    }
+
+    /// Device memory budget in bytes (default: `TILEWORK_DEVICE_MEMORY` or the device's).
+    pub fn device_memory(mut self, bytes: u64) -> Self {
+        self.device_memory = Some(bytes);
+        self
+    }
+
+    /// Directory for spilled chunks (default: `TILEWORK_SPILL_DIR` or the system temp dir).
+    pub fn spill_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.spill_dir = Some(dir.into());
+        self
+    }
+
+    /// Show a progress bar on stderr for long computations when it is a terminal.
+    pub fn progress(mut self, on: bool) -> Self {
+        self.progress = on;
+        self
+    }
+
+    /// Creates the context.
+    ///
+    /// # Errors
+    /// `threads(0)`, a bad environment variable, or `Device::Gpu` (this build has no GPU backend:
+    /// the error says so).
+    pub fn build(self) -> Result<Context> {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let device = match (self.device, env("TILEWORK_DEVICE")) {
+            (Some(d), _) => d,
+            (None, Some(v)) => v.parse()?,
+            (None, None) => Device::Auto,
+        };
+        if device == Device::Gpu {
+            return Err(Error::Device(
+                "Device::Gpu was requested, but this build of tilework has no GPU backend yet; \
+                 use Device::Auto or Device::Cpu"
+                    .into(),
+            ));
+        }
+        let host_memory = match (self.host_memory, env("TILEWORK_HOST_MEMORY")) {
+            (Some(b), _) => b,
+            (None, Some(v)) => parse_bytes(&v)?,
+            (None, None) => total_ram().map(|r| r / 2).unwrap_or(4 << 30),
+        };
+        let device_memory = match (self.device_memory, env("TILEWORK_DEVICE_MEMORY")) {
+            (Some(b), _) => Some(b),
+            (None, Some(v)) => Some(parse_bytes(&v)?),
+            (None, None) => None,
+        };
+        let spill_dir = self
+            .spill_dir
+            .or_else(|| env("TILEWORK_SPILL_DIR").map(PathBuf::from))
+            .unwrap_or_else(std::env::temp_dir);
+        let threads = match self.threads {
+            Some(0) => {
+                return Err(Error::invalid(
+                    "threads",
+                    "a context needs at least one thread",
+                ));
+            }
+            Some(n) => n,
+            None => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("tilework-{i}"))
+            .build()
+            .map_err(|e| Error::Device(format!("cannot start {threads} worker threads: {e}")))?;
+        Ok(Context {
+            inner: Arc::new(Inner {
+                backend: Arc::new(CpuBackend::new()),
+                pool: Arc::new(pool),
+                device,
+                host_memory,
+                device_memory,
+                spill_dir,
+                progress: self.progress,
+            }),
+        })
+    }
+}
+
+/// Parses sizes such as `"256MiB"`, `"1.5GB"`, `"4096"` into bytes (binary and decimal units).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for anything else.
+pub fn parse_bytes(text: &str) -> Result<u64> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num.parse().map_err(|_| {
+        Error::invalid("parse_bytes", format!("{text:?} is not a size like 256MiB"))
+    })?;
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "t" | "tb" => 1e12,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        "tib" => 1024f64.powi(4),
+        _ => {
+            return Err(Error::invalid(
+                "parse_bytes",
+                format!("unknown unit in {text:?}"),
+            ));
+        }
+    };
+    Ok((value * scale) as u64)
+}
+
+fn total_ram() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_bytes("256MiB").unwrap(), 256 << 20);
+        assert_eq!(parse_bytes("2GB").unwrap(), 2_000_000_000);
+        assert_eq!(parse_bytes("4096").unwrap(), 4096);
+        assert!(parse_bytes("lots").is_err());
+    }
+}

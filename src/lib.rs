@@ -52,6 +52,7 @@ pub use tilework_sched::Report;
 
 /// The names most programs need.
 pub mod prelude {
+    pub use crate::f16;
     pub use crate::s;
     pub use crate::{
         Array, Boundary, Chunks, Context, DType, Device, Error, HostArray, NEW_AXIS, PadMode,

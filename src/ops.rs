@@ -1,5 +1,9 @@
 //! Operator overloads. Operators cannot return `Result`, so a failing operator yields an array
 //! carrying the error; `compute` reports it (op name and both shapes), as Polars does.
+//!
+//! Scalar operands are `f64` and `i64` only, so literals (`&x * 2.0`, `&x + 1`) infer without
+//! annotations; they are weak scalars, so `f32_array * 2.0` stays f32. Other scalar types go
+//! through the `try_*` methods, which take any `Into<Operand>`.
 
 use crate::array::Array;
 use crate::elementwise::Operand;
@@ -29,7 +33,7 @@ macro_rules! operators {
             type Output = Array;
             fn $method(self, rhs: Array) -> Array { settle(self, self.try_binary(BinaryOp::$op, &rhs)) }
         }
-        operators!(@scalars $trait $method $op; f64 f32 i32 i64 u32 u8 bool);
+        operators!(@scalars $trait $method $op; f64 i64);
     )*};
     (@scalars $trait:ident $method:ident $op:ident; $($t:ty)*) => {$(
         impl $trait<$t> for &Array {

@@ -95,18 +95,17 @@ impl Array {
                 ),
             ));
         }
-        if matches!(boundary, Boundary::Periodic | Boundary::Reflect) {
-            if let Some((axis, (&d, &n))) = depth
+        if matches!(boundary, Boundary::Periodic | Boundary::Reflect)
+            && let Some((axis, (&d, &n))) = depth
                 .iter()
                 .zip(self.shape())
                 .enumerate()
                 .find(|(_, (d, n))| *d > *n)
-            {
-                return Err(Error::invalid(
-                    "map_overlap",
-                    format!("depth {d} exceeds length {n} of axis {axis}"),
-                ));
-            }
+        {
+            return Err(Error::invalid(
+                "map_overlap",
+                format!("depth {d} exceeds length {n} of axis {axis}"),
+            ));
         }
         let boundary = match boundary {
             Boundary::Constant(v) => Boundary::Constant(v.cast(self.dtype())),

@@ -279,7 +279,7 @@ impl Rng {
                 device: None,
             });
         }
-        if !(low < high) {
+        if low.is_nan() || high.is_nan() || low >= high {
             return Err(Error::invalid(
                 "uniform",
                 format!("low {low} must be below high {high}"),
@@ -312,7 +312,7 @@ impl Rng {
                 device: None,
             });
         }
-        if !(std >= 0.0) {
+        if std.is_nan() || std < 0.0 {
             return Err(Error::invalid("normal", format!("std {std} must be >= 0")));
         }
         self.draw(

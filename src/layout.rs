@@ -43,7 +43,7 @@ impl Array {
             .map(|&d| {
                 if d >= 0 {
                     Ok(d as usize)
-                } else if known > 0 && self.len() % known == 0 {
+                } else if known > 0 && self.len().is_multiple_of(known) {
                     Ok(self.len() / known)
                 } else {
                     Err(())

@@ -72,11 +72,11 @@ impl Array {
         let nb = batch.len();
         let mut b_sizes = b.chunks();
         b_sizes[bn - 2] = a.grid().axis_sizes(an - 1);
-        for d in 0..bn - 2 {
+        for (d, sizes) in b_sizes.iter_mut().enumerate().take(bn - 2) {
             let out_axis = d + nb - (bn - 2);
             let a_axis = out_axis as isize - (nb as isize - (an as isize - 2));
             if a_axis >= 0 && a.shape()[a_axis as usize] == b.shape()[d] {
-                b_sizes[d] = a.grid().axis_sizes(a_axis as usize);
+                *sizes = a.grid().axis_sizes(a_axis as usize);
             }
         }
         let b = if b_sizes == b.chunks() {

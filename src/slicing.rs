@@ -84,7 +84,7 @@ impl From<RangeFull> for SliceElem {
 #[macro_export]
 macro_rules! s {
     ($($r:expr $(; $step:expr)?),* $(,)?) => {
-        vec![$( $crate::SliceElem::from($r) $(.step($step))? ),*]
+        [$( $crate::SliceElem::from($r) $(.step($step))? ),*]
     };
 }
 
@@ -279,7 +279,7 @@ fn view_axis_chunks(
     }
     let chunk = grid.axis_sizes(axis).into_iter().max().unwrap_or(1).max(1);
     let mut sizes = vec![chunk; len / chunk];
-    if len % chunk != 0 {
+    if !len.is_multiple_of(chunk) {
         sizes.push(len % chunk);
     }
     sizes

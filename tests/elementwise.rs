@@ -27,7 +27,8 @@ fn unary_ops_match_std(ctx: &Context) -> Result<()> {
     )
     .expect("shape");
     let x = ctx.from_ndarray(data.clone(), 3)?;
-    let cases: [(UnaryOp, fn(f64) -> f64); 12] = [
+    type Reference = fn(f64) -> f64;
+    let cases: [(UnaryOp, Reference); 12] = [
         (UnaryOp::Neg, |v| -v),
         (UnaryOp::Abs, f64::abs),
         (UnaryOp::Sqrt, f64::sqrt),

@@ -7,6 +7,8 @@ use ndarray::{Axis, IxDyn, concatenate as nd_concat};
 use proptest::prelude::*;
 use tilework::prelude::*;
 
+// Reversed ranges with negative steps are meaningful here (Python semantics).
+#[allow(clippy::reversed_empty_ranges)]
 fn slicing_with_steps(ctx: &Context) -> Result<()> {
     let data = values(&[9, 7], 5);
     let x = ctx.from_ndarray(data.clone(), [4, 3])?;

@@ -209,10 +209,10 @@ fn property_sum_mean_max_vs_ndarray(ctx: &Context) -> Result<()> {
         let x = ctx
             .from_ndarray(data.clone(), chunks.as_slice())
             .expect("valid chunks");
-        for axis in 0..shape.len() {
+        for (axis, &len) in shape.iter().enumerate() {
             let got = as_f64(&x.sum_axes(&[axis as isize], false).expect("sum"));
             assert_close(&got, &data.sum_axis(Axis(axis)), 1e-12, 1e-12);
-            if shape[axis] > 0 {
+            if len > 0 {
                 let got = as_f64(&x.max_axes(&[axis as isize], true).expect("max"));
                 let expected = data
                     .fold_axis(Axis(axis), f64::NEG_INFINITY, |&a, &b| a.max(b))

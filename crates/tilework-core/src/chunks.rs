@@ -298,10 +298,31 @@ fn split_axis(n: usize, c: usize) -> Vec<usize> {
         return vec![0];
     }
     let mut out = vec![c; n / c];
-    if n % c != 0 {
+    if !n.is_multiple_of(c) {
         out.push(n % c);
     }
     out
+}
+
+/// The grid of an elementwise result over inputs with these grids (NumPy broadcasting, inputs
+/// right-aligned): each output axis takes the chunking of an input that spans it fully.
+///
+/// Inputs must already agree wherever two of them span an axis (the graph layer rechunks first).
+pub fn broadcast_grid(inputs: &[&ChunkGrid], shape: &[usize]) -> ChunkGrid {
+    let ndim = shape.len();
+    let sizes: Vec<Vec<usize>> = (0..ndim)
+        .map(|axis| {
+            inputs
+                .iter()
+                .find_map(|g| {
+                    let offset = ndim - g.ndim();
+                    (axis >= offset && g.shape()[axis - offset] == shape[axis])
+                        .then(|| g.axis_sizes(axis - offset))
+                })
+                .unwrap_or_else(|| vec![shape[axis]])
+        })
+        .collect();
+    ChunkGrid::from_axis_sizes(shape, &sizes)
 }
 
 #[cfg(test)]
@@ -339,25 +360,4 @@ mod tests {
         assert!(g.max_chunk_elems() * 4 <= Chunks::AUTO_BYTES);
         assert!(g.num_chunks() > 1);
     }
-}
-
-/// The grid of an elementwise result over inputs with these grids (NumPy broadcasting, inputs
-/// right-aligned): each output axis takes the chunking of an input that spans it fully.
-///
-/// Inputs must already agree wherever two of them span an axis (the graph layer rechunks first).
-pub fn broadcast_grid(inputs: &[&ChunkGrid], shape: &[usize]) -> ChunkGrid {
-    let ndim = shape.len();
-    let sizes: Vec<Vec<usize>> = (0..ndim)
-        .map(|axis| {
-            inputs
-                .iter()
-                .find_map(|g| {
-                    let offset = ndim - g.ndim();
-                    (axis >= offset && g.shape()[axis - offset] == shape[axis])
-                        .then(|| g.axis_sizes(axis - offset))
-                })
-                .unwrap_or_else(|| vec![shape[axis]])
-        })
-        .collect();
-    ChunkGrid::from_axis_sizes(shape, &sizes)
 }

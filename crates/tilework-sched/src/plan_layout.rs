@@ -485,7 +485,7 @@ impl Planner {
                 shape: region.shape.clone(),
             },
         };
-        if block_shape.iter().any(|&n| n == 0) && region.numel() > 0 {
+        if block_shape.contains(&0) && region.numel() > 0 {
             return Err(Error::invalid(
                 "map_overlap",
                 "empty halo block for a non-empty chunk",

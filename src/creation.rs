@@ -224,6 +224,16 @@ impl Array {
 /// Counter-based random arrays (Philox 4x32-10): the same seed gives the same values for any
 /// chunking, thread count or device. Each draw uses a seed derived from the generator's seed and
 /// the draw's number, so a program that draws in the same order gets the same arrays.
+///
+/// # Examples
+/// ```
+/// use tilework::prelude::*;
+/// let ctx = Context::new()?;
+/// let a = ctx.rng(7).normal(&[1000], 0.0, 1.0, DType::F64, 64)?;
+/// let b = ctx.rng(7).normal(&[1000], 0.0, 1.0, DType::F64, 1000)?;
+/// assert_eq!(a.to_ndarray::<f64>()?, b.to_ndarray::<f64>()?); // chunking does not matter
+/// # Ok::<(), tilework::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Rng {
     ctx: Context,

@@ -280,6 +280,16 @@ impl Array {
     ///
     /// # Errors
     /// Shapes that do not broadcast.
+    ///
+    /// # Examples
+    /// ```
+    /// use tilework::prelude::*;
+    /// let ctx = Context::new()?;
+    /// let x = ctx.arange(-2.0, 3.0, 1.0, DType::F64, 2)?;
+    /// let relu = Array::where_(&x.greater(0.0)?, &x, 0.0)?;
+    /// assert_eq!(relu.to_ndarray::<f64>()?.into_raw_vec_and_offset().0, vec![0.0, 0.0, 0.0, 1.0, 2.0]);
+    /// # Ok::<(), tilework::Error>(())
+    /// ```
     pub fn where_(cond: &Array, a: impl Into<Operand>, b: impl Into<Operand>) -> Result<Array> {
         let (c, a, b) = (Operand::Array(cond.clone()), a.into(), b.into());
         let dtype = result_dtype(&[&a, &b]);

@@ -322,6 +322,17 @@ impl Array {
 ///
 /// # Errors
 /// No arrays, ranks or non-axis lengths that differ, or a bad axis.
+///
+/// # Examples
+/// ```
+/// use tilework::prelude::*;
+/// let ctx = Context::new()?;
+/// let a = ctx.zeros(&[2, 3], DType::I32, 2)?;
+/// let b = ctx.ones(&[1, 3], DType::F32, 1)?;
+/// let c = concatenate(&[&a, &b], 0)?; // int32 and float32 promote to float64
+/// assert_eq!((c.shape(), c.dtype()), (&[3usize, 3][..], DType::F64));
+/// # Ok::<(), tilework::Error>(())
+/// ```
 pub fn concatenate(arrays: &[&Array], axis: isize) -> Result<Array> {
     let first = arrays
         .first()

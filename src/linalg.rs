@@ -13,6 +13,16 @@ impl Array {
     ///
     /// # Errors
     /// 0-d operands, inner dimensions that differ, batch shapes that do not broadcast, or bool.
+    ///
+    /// # Examples
+    /// ```
+    /// use tilework::prelude::*;
+    /// let ctx = Context::new()?;
+    /// let a = ctx.eye(3, 3, 0, DType::F64, 2)?;
+    /// let b = ctx.arange(0.0, 6.0, 1.0, DType::F64, 4)?.reshape(&[3, 2])?;
+    /// assert_eq!(a.matmul(&b)?.to_ndarray::<f64>()?, b.to_ndarray::<f64>()?);
+    /// # Ok::<(), tilework::Error>(())
+    /// ```
     pub fn matmul(&self, other: &Array) -> Result<Array> {
         for a in [self, other] {
             if let Some(e) = a.error() {

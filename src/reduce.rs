@@ -11,6 +11,18 @@ impl Array {
     /// # Errors
     /// [`Error::BadAxis`] for an axis out of range or repeated; min/max/argmin/argmax of an empty
     /// selection (no identity), as NumPy.
+    ///
+    /// # Examples
+    /// ```
+    /// use tilework::prelude::*;
+    /// let ctx = Context::new()?;
+    /// let x = ctx.ones(&[4, 3], DType::F32, 2)?;
+    /// let cols = x.sum_axes(&[0], false)?; // shape [3]
+    /// assert_eq!(cols.to_ndarray::<f32>()?.into_raw_vec_and_offset().0, vec![4.0; 3]);
+    /// let kept = x.mean_axes(&[-1], true)?; // shape [4, 1]
+    /// assert_eq!(kept.shape(), &[4, 1]);
+    /// # Ok::<(), tilework::Error>(())
+    /// ```
     pub fn reduce(&self, op: ReduceOp, axes: Option<&[isize]>, keepdims: bool) -> Result<Array> {
         if let Some(e) = self.error() {
             return Err(e);

@@ -129,6 +129,16 @@ impl Array {
     ///
     /// # Errors
     /// [`Error::BadIndex`] for a zero step, an index out of range, or more indices than axes.
+    ///
+    /// # Examples
+    /// ```
+    /// use tilework::prelude::*;
+    /// let ctx = Context::new()?;
+    /// let x = ctx.arange(0.0, 12.0, 1.0, DType::I32, 5)?.reshape(&[3, 4])?;
+    /// let y = x.slice(&s![-1, ..;-2])?; // last row, every other column from the end
+    /// assert_eq!(y.to_ndarray::<i32>()?.into_raw_vec_and_offset().0, vec![11, 9]);
+    /// # Ok::<(), tilework::Error>(())
+    /// ```
     pub fn slice(&self, spec: &[SliceElem]) -> Result<Array> {
         if let Some(e) = self.error() {
             return Err(e);

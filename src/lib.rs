@@ -59,3 +59,8 @@ pub mod prelude {
         Result, Scalar, SliceElem, compute_all, concatenate, stack,
     };
 }
+
+/// Compiles and runs the README's Rust examples as doctests, so the README cannot go stale.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,12 +1,17 @@
 //! The executor: runs a [`Plan`]'s tasks on a rayon pool in priority order, frees each value
 //! after its last use, and accounts the bytes it holds.
+//!
+//! Workers pull ready tasks from one shared queue (lowest plan index first: the planner's
+//! depth-first order, so a branch finishes before the next one opens). A worker that finds no
+//! ready task leaves, handing its thread back to rayon so that large kernels can split across it;
+//! whoever makes tasks ready starts workers again, up to one per thread. There is no per-task
+//! thread spawn or channel round trip, which keeps the cost of a tiny task near a microsecond.
 
 use crate::plan::{Plan, TaskKind};
 use crate::report::Report;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::sync::Arc;
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 use tilework_core::{Backend, Buffer, Error, Result};
 
@@ -21,16 +26,43 @@ pub struct ExecConfig {
     pub progress: Option<Arc<dyn Fn(usize, usize) + Send + Sync>>,
 }
 
-type Outcome = (u32, Result<Vec<Buffer>>);
+/// Everything the workers share, behind one lock.
+struct State {
+    /// Unfinished input tasks per task.
+    waiting: Vec<u32>,
+    /// Remaining reads per value (the plan's outputs hold one extra read).
+    reads: Vec<Vec<u32>>,
+    values: Vec<Vec<Option<Buffer>>>,
+    ready: BinaryHeap<Reverse<u32>>,
+    workers: usize,
+    done: usize,
+    held: u64,
+    peak: u64,
+    tasks_run: usize,
+    fused_ops: usize,
+    failure: Option<Error>,
+}
+
+struct Shared<'a> {
+    plan: &'a Plan,
+    dependents: Vec<Vec<u32>>,
+    config: &'a ExecConfig,
+    max_workers: usize,
+    state: Mutex<State>,
+}
+
+impl Shared<'_> {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A worker that panicked inside a kernel poisons nothing we cannot read: the state is
+        // updated only between kernels, so recover the guard.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
 
 /// Runs every task of `plan` and returns the buffers of each requested output chunk.
 ///
-/// Tasks become ready when their inputs exist; among ready tasks the one planned first runs first
-/// (depth-first order keeps few branches open). At most `2 * threads` tasks are in flight, so
-/// memory stays bounded by the order rather than by how fast tasks finish.
-///
 /// # Errors
-/// The first task error; tasks in flight are drained and everything held is released.
+/// The first task error; tasks in flight finish and everything held is released.
 pub fn execute(
     plan: Arc<Plan>,
     config: &ExecConfig,
@@ -40,18 +72,16 @@ pub fn execute(
     let n = plan.tasks.len();
     let mut waiting: Vec<u32> = vec![0; n];
     let mut dependents: Vec<Vec<u32>> = vec![Vec::new(); n];
-    // Remaining reads of each value (task, output); outputs of the plan hold one extra read.
     let mut reads: Vec<Vec<u32>> = plan
         .tasks
         .iter()
         .map(|t| vec![0; t.outputs.len()])
         .collect();
     for (i, task) in plan.tasks.iter().enumerate() {
-        let mut seen_tasks: Vec<u32> = Vec::with_capacity(task.inputs.len());
-        for v in &task.inputs {
+        for (k, v) in task.inputs.iter().enumerate() {
             reads[v.task as usize][v.output as usize] += 1;
-            if !seen_tasks.contains(&v.task) {
-                seen_tasks.push(v.task);
+            // Count each producing task once, however many of its outputs are read.
+            if !task.inputs[..k].iter().any(|u| u.task == v.task) {
                 waiting[i] += 1;
                 dependents[v.task as usize].push(i as u32);
             }
@@ -62,119 +92,161 @@ pub fn execute(
             reads[v.task as usize][v.output as usize] += 1;
         }
     }
-    let mut values: Vec<Vec<Option<Buffer>>> = plan
-        .tasks
-        .iter()
-        .map(|t| vec![None; t.outputs.len()])
-        .collect();
-    let mut ready: BinaryHeap<Reverse<u32>> = (0..n as u32)
+    let ready = (0..n as u32)
         .filter(|&i| waiting[i as usize] == 0)
         .map(Reverse)
         .collect();
-    let limit = 2 * config.pool.current_num_threads().max(1);
-    let (tx, rx) = mpsc::channel::<Outcome>();
-    let mut in_flight = 0usize;
-    let mut done = 0usize;
-    let mut held: u64 = 0;
-    let mut failure: Option<Error> = None;
-    while done < n {
-        while failure.is_none() && in_flight < limit {
-            let Some(Reverse(id)) = ready.pop() else {
-                break;
-            };
-            let task = &plan.tasks[id as usize];
-            let inputs: Vec<Buffer> = task
-                .inputs
+    let shared = Shared {
+        plan: &plan,
+        dependents,
+        config,
+        max_workers: config.pool.current_num_threads().max(1),
+        state: Mutex::new(State {
+            waiting,
+            reads,
+            values: plan
+                .tasks
                 .iter()
-                .map(|v| {
-                    values[v.task as usize][v.output as usize]
-                        .clone()
-                        .expect("inputs exist before a task is ready")
-                })
-                .collect();
-            let (tx, plan, backend) = (tx.clone(), plan.clone(), config.backend.clone());
-            in_flight += 1;
-            config.pool.spawn(move || {
-                let task = &plan.tasks[id as usize];
-                let result = match &task.kind {
-                    TaskKind::Launch(kernel) => {
-                        let refs: Vec<&Buffer> = inputs.iter().collect();
-                        backend.launch(kernel, &refs, &task.outputs)
-                    }
-                    TaskKind::Literal(host) => backend.upload(host).map(|b| vec![b]),
-                };
-                drop(inputs);
-                // The receiver only disappears if the executor itself is gone; nothing to report to.
-                let _ = tx.send((id, result));
-            });
-        }
-        if in_flight == 0 {
-            break;
-        }
-        let (id, result) = rx
-            .recv()
-            .map_err(|_| Error::Device("executor channel closed".into()))?;
-        in_flight -= 1;
-        done += 1;
-        match result {
-            Err(e) => {
-                failure.get_or_insert(e);
-            }
-            Ok(outputs) if failure.is_none() => {
-                let task = &plan.tasks[id as usize];
-                report.tasks_run += 1;
-                if let TaskKind::Launch(kernel) = &task.kind {
-                    report.fused_ops += kernel.fused_ops();
-                }
-                for (k, buffer) in outputs.into_iter().enumerate() {
-                    if reads[id as usize][k] > 0 {
-                        held += buffer.nbytes() as u64;
-                        values[id as usize][k] = Some(buffer);
-                    } else {
-                        config.backend.free(buffer);
-                    }
-                }
-                report.peak_host_bytes = report.peak_host_bytes.max(held);
-                for v in &task.inputs {
-                    let r = &mut reads[v.task as usize][v.output as usize];
-                    *r -= 1;
-                    if *r == 0
-                        && let Some(buffer) = values[v.task as usize][v.output as usize].take()
-                    {
-                        held -= buffer.nbytes() as u64;
-                        config.backend.free(buffer);
-                    }
-                }
-                for &d in &dependents[id as usize] {
-                    waiting[d as usize] -= 1;
-                    if waiting[d as usize] == 0 {
-                        ready.push(Reverse(d));
-                    }
-                }
-                if let Some(progress) = &config.progress {
-                    progress(done, n);
-                }
-            }
-            Ok(_) => {}
-        }
-    }
+                .map(|t| vec![None; t.outputs.len()])
+                .collect(),
+            ready,
+            workers: 0,
+            done: 0,
+            held: 0,
+            peak: 0,
+            tasks_run: 0,
+            fused_ops: 0,
+            failure: None,
+        }),
+    };
+    config.pool.scope(|scope| {
+        let mut state = shared.lock();
+        start_workers(scope, &shared, &mut state);
+    });
+    let mut state = shared.state.into_inner().unwrap_or_else(|p| p.into_inner());
+    report.tasks_run += state.tasks_run;
+    report.fused_ops += state.fused_ops;
+    report.peak_host_bytes = report.peak_host_bytes.max(state.peak);
     report.execute_s += start.elapsed().as_secs_f64();
-    if let Some(e) = failure {
+    if let Some(e) = state.failure.take() {
         return Err(e);
     }
-    let outputs = plan
-        .outputs
+    if state.done != n {
+        return Err(Error::Device(format!(
+            "executor stalled after {} of {n} tasks",
+            state.done
+        )));
+    }
+    plan.outputs
         .iter()
         .map(|out| {
             out.chunks
                 .iter()
                 .map(|v| {
-                    values[v.task as usize][v.output as usize]
+                    state.values[v.task as usize][v.output as usize]
                         .clone()
-                        .expect("outputs are kept to the end")
+                        .ok_or_else(|| Error::Device("an output chunk was released early".into()))
                 })
                 .collect()
         })
-        .collect();
-    Ok(outputs)
+        .collect()
+}
+
+/// Starts workers while there are ready tasks and idle threads.
+fn start_workers<'s>(scope: &rayon::Scope<'s>, shared: &'s Shared<'s>, state: &mut State) {
+    while state.failure.is_none()
+        && state.workers < shared.max_workers.min(state.workers + state.ready.len())
+    {
+        state.workers += 1;
+        scope.spawn(move |scope| work(scope, shared));
+    }
+}
+
+/// Runs ready tasks until none is left, then leaves.
+fn work<'s>(scope: &rayon::Scope<'s>, shared: &'s Shared<'s>) {
+    let mut state = shared.lock();
+    loop {
+        let next = if state.failure.is_none() {
+            state.ready.pop()
+        } else {
+            None
+        };
+        let Some(Reverse(id)) = next else {
+            state.workers -= 1;
+            return;
+        };
+        let task = &shared.plan.tasks[id as usize];
+        let inputs: Vec<Buffer> = task
+            .inputs
+            .iter()
+            .map(|v| {
+                state.values[v.task as usize][v.output as usize]
+                    .clone()
+                    .expect("inputs exist before a task is ready")
+            })
+            .collect();
+        // Other workers may pick up what is ready while this task runs.
+        start_workers(scope, shared, &mut state);
+        drop(state);
+        let backend = &shared.config.backend;
+        let result = match &task.kind {
+            TaskKind::Launch(kernel) => {
+                let refs: Vec<&Buffer> = inputs.iter().collect();
+                backend.launch(kernel, &refs, &task.outputs)
+            }
+            TaskKind::Literal(host) => backend.upload(host).map(|b| vec![b]),
+        };
+        drop(inputs);
+        state = shared.lock();
+        state.done += 1;
+        match result {
+            Err(e) => {
+                state.failure.get_or_insert(e);
+            }
+            Ok(outputs) => finish(shared, &mut state, id, outputs, backend.as_ref()),
+        }
+        if let Some(progress) = &shared.config.progress {
+            progress(state.done, shared.plan.tasks.len());
+        }
+    }
+}
+
+/// Stores a task's outputs, releases inputs read for the last time and marks dependents ready.
+fn finish(
+    shared: &Shared<'_>,
+    state: &mut State,
+    id: u32,
+    outputs: Vec<Buffer>,
+    backend: &dyn Backend,
+) {
+    let task = &shared.plan.tasks[id as usize];
+    state.tasks_run += 1;
+    if let TaskKind::Launch(kernel) = &task.kind {
+        state.fused_ops += kernel.fused_ops();
+    }
+    for (k, buffer) in outputs.into_iter().enumerate() {
+        if state.reads[id as usize][k] > 0 {
+            state.held += buffer.nbytes() as u64;
+            state.values[id as usize][k] = Some(buffer);
+        } else {
+            backend.free(buffer);
+        }
+    }
+    state.peak = state.peak.max(state.held);
+    for v in &task.inputs {
+        let (t, o) = (v.task as usize, v.output as usize);
+        state.reads[t][o] -= 1;
+        if state.reads[t][o] == 0
+            && let Some(buffer) = state.values[t][o].take()
+        {
+            state.held -= buffer.nbytes() as u64;
+            backend.free(buffer);
+        }
+    }
+    for &d in &shared.dependents[id as usize] {
+        state.waiting[d as usize] -= 1;
+        if state.waiting[d as usize] == 0 {
+            state.ready.push(Reverse(d));
+        }
+    }
 }

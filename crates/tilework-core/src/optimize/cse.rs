@@ -1,6 +1,6 @@
 //! Common-subexpression elimination: structurally equal nodes become one node.
 
-use super::rebuild;
+use super::{rebuild, relink};
 use crate::op::{Node, Op, SourceOp};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,15 +37,7 @@ pub fn eliminate_common_subexpressions(roots: &[Arc<Node>]) -> Vec<Arc<Node>> {
         if let Some(existing) = seen.get(&key) {
             return Some(existing.clone());
         }
-        let rebuilt = if inputs
-            .iter()
-            .zip(&node.inputs)
-            .all(|(a, b)| Arc::ptr_eq(a, b))
-        {
-            node.clone()
-        } else {
-            Node::new(node.op.clone(), inputs.to_vec(), node.meta.clone())
-        };
+        let rebuilt = relink(node, inputs);
         seen.insert(key, rebuilt.clone());
         Some(rebuilt)
     })

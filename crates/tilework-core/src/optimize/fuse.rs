@@ -2,7 +2,7 @@
 //! reductions and stencils that consume them, so each chunk is read once and no chunk-sized
 //! temporary exists per op.
 
-use super::{consumer_counts, rebuild};
+use super::{consumer_counts, rebuild, relink};
 use crate::expr::Expr;
 use crate::op::{Node, Op};
 use std::collections::HashMap;
@@ -66,17 +66,7 @@ pub fn fuse(roots: &[Arc<Node>]) -> Vec<Arc<Node>> {
             },
             _ => None,
         };
-        let result = out.unwrap_or_else(|| {
-            if inputs
-                .iter()
-                .zip(&node.inputs)
-                .all(|(a, b)| Arc::ptr_eq(a, b))
-            {
-                node.clone()
-            } else {
-                Node::new(node.op.clone(), inputs.to_vec(), node.meta.clone())
-            }
-        });
+        let result = out.unwrap_or_else(|| relink(node, inputs));
         uses.insert(
             Arc::as_ptr(&result),
             consumers.get(&Arc::as_ptr(node)).copied().unwrap_or(0),

@@ -45,23 +45,26 @@ pub(crate) fn rebuild(
                     .expect("inputs are rebuilt first")
             })
             .collect();
-        let replaced = rewrite(&node, &inputs).unwrap_or_else(|| {
-            if inputs
-                .iter()
-                .zip(&node.inputs)
-                .all(|(a, b)| Arc::ptr_eq(a, b))
-            {
-                node.clone()
-            } else {
-                Node::new(node.op.clone(), inputs, node.meta.clone())
-            }
-        });
+        let replaced = rewrite(&node, &inputs).unwrap_or_else(|| relink(&node, &inputs));
         done.insert(Arc::as_ptr(&node), replaced);
     }
     roots
         .iter()
         .map(|r| done[&Arc::as_ptr(r)].clone())
         .collect()
+}
+
+/// `node` with `inputs` as its inputs: the node itself when they are unchanged, else a copy.
+pub(crate) fn relink(node: &Arc<Node>, inputs: &[Arc<Node>]) -> Arc<Node> {
+    if inputs
+        .iter()
+        .zip(&node.inputs)
+        .all(|(a, b)| Arc::ptr_eq(a, b))
+    {
+        node.clone()
+    } else {
+        Node::new(node.op.clone(), inputs.to_vec(), node.meta.clone())
+    }
 }
 
 /// How many times each node is used as an input (roots count once).

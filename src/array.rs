@@ -309,6 +309,7 @@ fn run(ctx: &Context, arrays: &[Array]) -> Result<RunOutput> {
         pool: ctx.inner.pool.clone(),
         backend: ctx.inner.backend.clone(),
         progress: progress.as_ref().map(|p| p.callback()),
+        host_budget: ctx.inner.host_memory,
     };
     let result = execute(Arc::new(plan), &config, &mut report);
     if let Some(p) = progress {

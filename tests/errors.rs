@@ -89,6 +89,38 @@ fn contexts_reject_bad_settings() {
 }
 
 #[test]
+fn budgets_and_sizes_are_checked_before_anything_runs() -> Result<()> {
+    let ctx = Context::builder().threads(1).host_memory(1 << 20).build()?;
+    // One chunk of 4 MiB cannot fit a 1 MiB budget: the error names the task and suggests a fix.
+    let big = ctx.ones(&[1 << 20], DType::F32, 1 << 20)?;
+    let err = big.sum()?.compute().expect_err("over budget");
+    assert!(
+        matches!(
+            err,
+            Error::OutOfMemory {
+                budget: 1048576,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("rechunk"), "{err}");
+    // The same data in small chunks streams through the budget.
+    let small = ctx.ones(&[1 << 20], DType::F32, 1 << 14)?;
+    assert_eq!(small.sum()?.to_scalar()?.to_f64(), (1 << 20) as f64);
+    // Shapes beyond the address space are refused when the array is built.
+    assert!(matches!(
+        ctx.zeros(&[usize::MAX, 2], DType::F32, Chunks::Auto),
+        Err(Error::BadChunks { .. })
+    ));
+    assert!(ctx.zeros(&[1 << 62, 1 << 3], DType::F64, 1).is_err());
+    // Absurdly fine chunkings are refused instead of exhausting memory while planning.
+    assert!(ctx.zeros(&[1 << 40], DType::U8, 1).is_err());
+    assert!(ctx.zeros(&[1 << 20, 1 << 20], DType::U8, [1, 1]).is_err());
+    Ok(())
+}
+
+#[test]
 fn arrays_from_different_contexts_do_not_mix() -> Result<()> {
     let (a, b) = (common::cpu(), common::cpu());
     let x = a.ones(&[3], DType::F32, 1)?;

@@ -86,10 +86,24 @@ impl ChunkGrid {
             shape: shape_of(shape),
             detail,
         };
+        // ndarray (and every allocator) caps an array at isize::MAX bytes; refuse larger shapes
+        // here rather than overflow later.
+        let fits = shape
+            .iter()
+            .try_fold(dtype.size(), |acc, &n| acc.checked_mul(n))
+            .is_some_and(|bytes| bytes <= isize::MAX as usize);
+        if !fits {
+            return Err(bad(format!(
+                "an array of this shape and {dtype} exceeds the addressable size"
+            )));
+        }
         let sizes: Vec<Vec<usize>> = match chunks {
             Chunks::Auto => return Ok(Self::auto(shape, dtype.size())),
             Chunks::Uniform(0) => return Err(bad("chunk size 0".into())),
-            Chunks::Uniform(c) => shape.iter().map(|&n| split_axis(n, *c)).collect(),
+            Chunks::Uniform(c) => {
+                check_count(shape, &vec![*c; shape.len()]).map_err(bad)?;
+                shape.iter().map(|&n| split_axis(n, *c)).collect()
+            }
             Chunks::Shape(per_axis) => {
                 if per_axis.len() != shape.len() {
                     return Err(bad(format!(
@@ -101,6 +115,7 @@ impl ChunkGrid {
                 if let Some(axis) = per_axis.iter().position(|&c| c == 0) {
                     return Err(bad(format!("chunk size 0 on axis {axis}")));
                 }
+                check_count(shape, per_axis).map_err(bad)?;
                 shape
                     .iter()
                     .zip(per_axis)
@@ -289,6 +304,23 @@ impl ChunkGrid {
     /// True when both grids split every axis at the same places.
     pub fn same_as(&self, other: &ChunkGrid) -> bool {
         self == other
+    }
+}
+
+/// Most chunks one array may have: every chunk becomes a task, and a grid this fine is always a
+/// mistake (a chunk size of 1 on a large axis) that would exhaust memory while planning.
+pub const MAX_CHUNKS: usize = 1 << 26;
+
+/// Refuses chunk sizes that would split `shape` into more than [`MAX_CHUNKS`] chunks.
+fn check_count(shape: &[usize], chunk: &[usize]) -> std::result::Result<(), String> {
+    let count = shape.iter().zip(chunk).try_fold(1usize, |acc, (&n, &c)| {
+        acc.checked_mul(n.div_ceil(c).max(1))
+    });
+    match count {
+        Some(count) if count <= MAX_CHUNKS => Ok(()),
+        _ => Err(format!(
+            "chunks {chunk:?} split the array into more than {MAX_CHUNKS} chunks; use larger chunks"
+        )),
     }
 }
 

@@ -24,6 +24,41 @@ pub struct ExecConfig {
     pub backend: Arc<dyn Backend>,
     /// Called after each finished task with (done, total), e.g. for a progress bar.
     pub progress: Option<Arc<dyn Fn(usize, usize) + Send + Sync>>,
+    /// Host memory budget in bytes: a task whose inputs and outputs alone exceed it is refused
+    /// before anything runs.
+    pub host_budget: u64,
+}
+
+/// Refuses a plan with a task that cannot fit the budget even when it runs alone.
+fn check_budget(plan: &Plan, budget: u64) -> Result<()> {
+    for task in &plan.tasks {
+        let inputs: usize = task
+            .inputs
+            .iter()
+            .map(|v| plan.tasks[v.task as usize].outputs[v.output as usize].nbytes())
+            .sum();
+        let outputs: usize = task.outputs.iter().map(|o| o.nbytes()).sum();
+        let needed = (inputs + outputs) as u64;
+        if needed > budget {
+            let family = match &task.kind {
+                TaskKind::Launch(kernel) => kernel.family(),
+                TaskKind::Literal(_) => "literal",
+            };
+            let shape = task
+                .outputs
+                .first()
+                .map(|o| o.shape.to_vec())
+                .unwrap_or_default();
+            return Err(Error::OutOfMemory {
+                what: format!(
+                    "a {family} task producing a chunk of shape {shape:?} (rechunk into smaller chunks)"
+                ),
+                needed,
+                budget,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Everything the workers share, behind one lock.
@@ -69,6 +104,7 @@ pub fn execute(
     report: &mut Report,
 ) -> Result<Vec<Vec<Buffer>>> {
     let start = Instant::now();
+    check_budget(&plan, config.host_budget)?;
     let n = plan.tasks.len();
     let mut waiting: Vec<u32> = vec![0; n];
     let mut dependents: Vec<Vec<u32>> = vec![Vec::new(); n];

@@ -59,8 +59,9 @@ impl Array {
 
     /// Applies a stencil `f` to every chunk extended by `depth[axis]` elements of its neighbours
     /// on each side (with `boundary` beyond the array's edges) and keeps the chunk's part of the
-    /// result (Dask's `map_overlap` with `trim=True`). `f` must return a block of the same shape
-    /// as it was given.
+    /// result (Dask's `map_overlap` with `trim=True`). `f` returns either a block of the shape it
+    /// was given (tilework trims the halo) or a block of the chunk's own shape, i.e. only the
+    /// interior (already trimmed: the faster choice, it saves a full-block copy).
     ///
     /// # Errors
     /// A dtype mismatch, a `depth` list that does not match the rank, or a periodic/reflect depth

@@ -113,7 +113,35 @@ fn map_overlap_2d_periodic_laplacian(ctx: &Context) -> Result<()> {
     Ok(())
 }
 
+fn map_overlap_interior_results_are_not_trimmed_again(ctx: &Context) -> Result<()> {
+    let data: Vec<f64> = (0..10).map(|v| v as f64).collect();
+    let x = ctx.from_vec(data.clone(), &[10], 4)?;
+    // The closure returns only the interior (the chunk's shape): neighbours' mean, periodic.
+    let interior = |b: ArrayViewD<'_, f64>| {
+        let n = b.len() - 2;
+        ArrayD::from_shape_fn(IxDyn(&[n]), |i| (b[[i[0]]] + b[[i[0] + 2]]) / 2.0)
+    };
+    let got = x
+        .map_overlap("mean2", &[1], Boundary::Periodic, interior)?
+        .to_ndarray::<f64>()?;
+    let expected: Vec<f64> = (0..10)
+        .map(|i| (data[(i + 9) % 10] + data[(i + 1) % 10]) / 2.0)
+        .collect();
+    assert_eq!(got.into_raw_vec_and_offset().0, expected);
+    // Any other shape is an error naming the function.
+    let wrong = x.map_overlap(
+        "wrong",
+        &[1],
+        Boundary::Periodic,
+        |b: ArrayViewD<'_, f64>| b.slice_axis(Axis(0), Slice::from(..1)).to_owned(),
+    )?;
+    let err = wrong.compute().expect_err("wrong shape");
+    assert!(err.to_string().contains("wrong"), "{err}");
+    Ok(())
+}
+
 conformance!(
+    map_overlap_interior_results_are_not_trimmed_again,
     map_blocks_runs_per_chunk,
     map_overlap_boundaries,
     map_overlap_2d_periodic_laplacian

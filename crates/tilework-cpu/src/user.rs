@@ -107,6 +107,11 @@ pub(crate) fn overlap(
         set_region(&mut block, region, *value)?;
     }
     let result = call(func, "map_overlap", &[block])?;
+    // A result of the chunk's own shape is already trimmed: stencils that compute only the
+    // interior skip both the full-block output and the trimming copy.
+    if result.shape() == spec.shape && result.dtype() == spec.dtype {
+        return Ok(result);
+    }
     let expected = BufferSpec {
         dtype: result.dtype(),
         shape: block_shape.clone(),

@@ -88,6 +88,23 @@ fn persist_and_compute_all_share_work() -> Result<()> {
 }
 
 #[test]
+fn two_reductions_of_one_array_stream_it_once() -> Result<()> {
+    let ctx = with_threads(2);
+    // 64 MiB of random data in 1 MiB chunks, reduced twice in one compute.
+    let x = ctx
+        .rng(5)
+        .uniform(&[1 << 24], 0.0, 1.0, DType::F32, 1 << 18)?;
+    let (values, report) = compute_all(&ctx, &[x.mean()?, x.std(0)?])?;
+    assert!((values[0].get(&[]).expect("0-d").to_f64() - 0.5).abs() < 1e-3);
+    assert!(
+        report.peak_host_bytes <= 8 << 20,
+        "peak {} bytes",
+        report.peak_host_bytes
+    );
+    Ok(())
+}
+
+#[test]
 fn sum_of_1e6_ones_in_small_chunks() -> Result<()> {
     let ctx = with_threads(2);
     let x = ctx.ones(&[1_000_000], DType::F64, 1000)?;

@@ -68,7 +68,8 @@ struct State {
     /// Remaining reads per value (the plan's outputs hold one extra read).
     reads: Vec<Vec<u32>>,
     values: Vec<Vec<Option<Buffer>>>,
-    ready: BinaryHeap<Reverse<u32>>,
+    /// Ready tasks by (priority key, plan index), smallest first.
+    ready: BinaryHeap<Reverse<(u32, u32)>>,
     workers: usize,
     done: usize,
     held: u64,
@@ -80,6 +81,7 @@ struct State {
 
 struct Shared<'a> {
     plan: &'a Plan,
+    keys: Vec<u32>,
     dependents: Vec<Vec<u32>>,
     config: &'a ExecConfig,
     max_workers: usize,
@@ -128,12 +130,14 @@ pub fn execute(
             reads[v.task as usize][v.output as usize] += 1;
         }
     }
+    let keys = priority_keys(&plan);
     let ready = (0..n as u32)
         .filter(|&i| waiting[i as usize] == 0)
-        .map(Reverse)
+        .map(|i| Reverse((keys[i as usize], i)))
         .collect();
     let shared = Shared {
         plan: &plan,
+        keys,
         dependents,
         config,
         max_workers: config.pool.current_num_threads().max(1),
@@ -188,6 +192,24 @@ pub fn execute(
         .collect()
 }
 
+/// Priority keys: a source task's key is its plan index; any other task's is the largest key of
+/// its inputs, i.e. when its last input was planned. Consumers thus run right after the data they
+/// wait for, whichever root planned them: two reductions of one array (`compute_all` of its mean
+/// and std) read each chunk back to back instead of holding the whole array between them.
+fn priority_keys(plan: &Plan) -> Vec<u32> {
+    let mut keys: Vec<u32> = Vec::with_capacity(plan.tasks.len());
+    for (i, task) in plan.tasks.iter().enumerate() {
+        let key = task
+            .inputs
+            .iter()
+            .map(|v| keys[v.task as usize])
+            .max()
+            .unwrap_or(i as u32);
+        keys.push(key);
+    }
+    keys
+}
+
 /// Starts workers while there are ready tasks and idle threads.
 fn start_workers<'s>(scope: &rayon::Scope<'s>, shared: &'s Shared<'s>, state: &mut State) {
     while state.failure.is_none()
@@ -207,7 +229,7 @@ fn work<'s>(scope: &rayon::Scope<'s>, shared: &'s Shared<'s>) {
         } else {
             None
         };
-        let Some(Reverse(id)) = next else {
+        let Some(Reverse((_, id))) = next else {
             state.workers -= 1;
             return;
         };
@@ -282,7 +304,7 @@ fn finish(
     for &d in &shared.dependents[id as usize] {
         state.waiting[d as usize] -= 1;
         if state.waiting[d as usize] == 0 {
-            state.ready.push(Reverse(d));
+            state.ready.push(Reverse((shared.keys[d as usize], d)));
         }
     }
 }

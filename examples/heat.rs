@@ -15,10 +15,10 @@
 //! cargo run --release --example heat -- --size 256 --steps 1000 --boundary fixed
 //! ```
 
-// tilework's `s!` builds a `Vec`, which clippy flags when it is only borrowed as a slice.
+mod common;
 
 use clap::{Parser, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
+use common::{AnyResult, frame_steps, inferno, name, progress_bar, stride_for, write_png};
 use ndarray::{ArrayD, ArrayViewD, Ix2, Zip};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,9 +27,6 @@ use tilework::prelude::*;
 
 /// Frames wider than this are subsampled.
 const MAX_FRAME: usize = 512;
-
-/// Errors of the example itself (tilework, PNG, I/O, arguments).
-type AnyResult<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 #[derive(Parser, Debug)]
 #[command(about = "2-D heat diffusion with tilework's map_overlap")]
@@ -80,30 +77,28 @@ impl Edge {
     }
 }
 
-/// The five-point update of one halo'd block. Only the interior is meaningful: tilework trims the
-/// one-cell border, so the border of `out` is just a copy of the input.
+/// The five-point update of one halo'd block. It returns only the interior (the chunk's own
+/// shape), which `map_overlap` takes as already trimmed: one pass, no copy of the halo.
 fn five_point(block: ArrayViewD<'_, f32>, alpha: f32) -> ArrayD<f32> {
     let b = block
         .into_dimensionality::<Ix2>()
         .expect("heat blocks are 2-D");
-    let mut out = b.to_owned();
     // The block carries a one-cell halo on each side, so it is at least 3 x 3.
     let (h, w) = (b.nrows() - 2, b.ncols() - 2);
     let at = |i: usize, j: usize| b.slice(ndarray::s![i..i + h, j..j + w]);
-    Zip::from(out.slice_mut(ndarray::s![1..1 + h, 1..1 + w]))
-        .and(at(1, 1))
+    Zip::from(at(1, 1))
         .and(at(0, 1))
         .and(at(2, 1))
         .and(at(1, 0))
         .and(at(1, 2))
-        .for_each(|o, &c, &up, &down, &left, &right| {
-            *o = c + alpha * (up + down + left + right - 4.0 * c);
-        });
-    out.into_dyn()
+        .map_collect(|&c, &up, &down, &left, &right| {
+            c + alpha * (up + down + left + right - 4.0 * c)
+        })
+        .into_dyn()
 }
 
 /// One explicit time step (lazy: nothing runs until the result is persisted or computed).
-fn step(u: &Array, alpha: f32, boundary: Boundary) -> Result<Array> {
+pub(crate) fn step(u: &Array, alpha: f32, boundary: Boundary) -> Result<Array> {
     u.map_overlap("heat_step", &[1, 1], boundary, move |b| {
         five_point(b, alpha)
     })
@@ -111,7 +106,7 @@ fn step(u: &Array, alpha: f32, boundary: Boundary) -> Result<Array> {
 
 /// A hot square in the middle plus three hotter discs, one at a corner so that periodic wrap-around
 /// shows. Built lazily from `arange` and broadcasting, as NumPy code would.
-fn initial(ctx: &Context, n: usize, chunk: usize) -> Result<Array> {
+pub(crate) fn initial(ctx: &Context, n: usize, chunk: usize) -> Result<Array> {
     let idx = ctx.arange(0.0, n as f64, 1.0, DType::F32, chunk)?;
     let (y, x) = (idx.slice(&s![.., NEW_AXIS])?, idx.slice(&s![NEW_AXIS, ..])?);
     let nf = n as f64; // scalars are weak (NumPy's rules): `f32 array - f64 scalar` stays f32
@@ -130,19 +125,10 @@ fn initial(ctx: &Context, n: usize, chunk: usize) -> Result<Array> {
     u.astype(DType::F32)
 }
 
-/// The steps at which frames are written: evenly spaced from 0 to `steps` (just the end for one).
-fn frame_steps(steps: usize, frames: usize) -> Vec<usize> {
-    let mut at: Vec<usize> = (0..frames)
-        .map(|i| (i * steps).checked_div(frames - 1).unwrap_or(steps))
-        .collect();
-    at.dedup();
-    at
-}
-
 /// Runs `steps` steps from `u`, persisting at least every `every` steps and at each step listed
 /// in `frames`. After each persist (and for the initial field when 0 is in `frames`) it calls
 /// `on_persist(steps_done, &u)`. Returns the final field.
-fn simulate(
+pub(crate) fn simulate(
     mut u: Array,
     steps: usize,
     alpha: f32,
@@ -168,37 +154,16 @@ fn simulate(
     Ok(u)
 }
 
-/// matplotlib's "inferno" colormap (black, purple, crimson, orange, pale yellow), approximated by
-/// 8 evenly spaced control colours (`0xRRGGBB`, viridisLite's `inferno(8)`), linearly interpolated.
-const INFERNO: [u32; 8] = [
-    0x000004, 0x280b54, 0x65156e, 0x9f2a63, 0xd44842, 0xf57d15, 0xfac127, 0xfcffa4,
-];
-
-/// Maps `t` in `[0, 1]` (clamped; NaN is black) to an sRGB colour.
-fn inferno(t: f32) -> [u8; 3] {
-    let t = if t.is_nan() { 0.0 } else { t.clamp(0.0, 1.0) } * (INFERNO.len() - 1) as f32;
-    let i = (t as usize).min(INFERNO.len() - 2);
-    let (lo, hi) = (INFERNO[i].to_be_bytes(), INFERNO[i + 1].to_be_bytes()); // [0, r, g, b]
-    let lerp = |c: usize| f32::from(lo[c]) + (t - i as f32) * (f32::from(hi[c]) - f32::from(lo[c]));
-    std::array::from_fn(|c| lerp(c + 1).round() as u8)
-}
-
 /// Writes `u` (values in `[0, vmax]`) as an RGB PNG, subsampled to at most `MAX_FRAME` pixels wide.
 fn write_frame(u: &Array, vmax: f32, path: &Path) -> AnyResult<()> {
-    let stride = u.shape()[0].max(u.shape()[1]).div_ceil(MAX_FRAME).max(1) as isize;
+    let stride = stride_for(u.shape()[0].max(u.shape()[1]), MAX_FRAME) as isize;
     let img = u.slice(&s![..;stride, ..;stride])?.to_ndarray::<f32>()?;
-    let (h, w) = (img.shape()[0], img.shape()[1]);
     let rgb: Vec<u8> = img.iter().flat_map(|&v| inferno(v / vmax)).collect();
-    let file = std::io::BufWriter::new(std::fs::File::create(path)?);
-    let mut encoder = png::Encoder::new(file, w as u32, h as u32);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    encoder.write_header()?.write_image_data(&rgb)?;
-    Ok(())
+    write_png(path, img.shape()[1], img.shape()[0], &rgb)
 }
 
 /// Total heat, summed in f64.
-fn total_heat(u: &Array) -> Result<f64> {
+pub(crate) fn total_heat(u: &Array) -> Result<f64> {
     Ok(u.astype(DType::F64)?.sum()?.to_scalar()?.to_f64())
 }
 
@@ -212,10 +177,7 @@ fn run(args: &Args) -> AnyResult<()> {
     let u0 = initial(&ctx, n, args.chunk)?.persist()?;
     let (heat0, vmax) = (total_heat(&u0)?, u0.max()?.to_scalar()?.to_f64() as f32);
 
-    let bar = ProgressBar::new(args.steps as u64);
-    bar.set_style(ProgressStyle::with_template(
-        "{bar:40} {pos}/{len} steps [{elapsed_precise}, eta {eta}]",
-    )?);
+    let bar = progress_bar(args.steps, "steps")?;
     let frames = frame_steps(args.steps, args.frames);
     let mut io = Duration::ZERO;
     let on_persist = |done: usize, u: &Array| -> AnyResult<()> {
@@ -223,8 +185,7 @@ fn run(args: &Args) -> AnyResult<()> {
         if frames.contains(&done) {
             let t = Instant::now();
             let path = args.out.join(format!("heat_{done:05}.png"));
-            write_frame(u, vmax.max(f32::MIN_POSITIVE), &path)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            write_frame(u, vmax.max(f32::MIN_POSITIVE), &path)?;
             io += t.elapsed();
         }
         Ok(())
@@ -238,12 +199,11 @@ fn run(args: &Args) -> AnyResult<()> {
 
     let drift = (heat1 - heat0) / heat0.max(f64::MIN_POSITIVE); // temperatures are >= 0
     let per_step = 1e3 * wall.saturating_sub(io).as_secs_f64() / args.steps.max(1) as f64;
-    let name = |v: &dyn std::fmt::Debug| format!("{v:?}").to_lowercase();
     println!(
         "heat diffusion  {n} x {n} f32, {} steps, chunks {c} x {c}, {} boundary, alpha {alpha}\n\
          device          {} ({} threads)\n\
          wall time       {:.2} s ({:.2} s of it writing {} frames)\n\
-         per step        {per_step:.2} ms\n\
+         per step        {per_step:.2} ms ({:.0} M cell updates/s, frames excluded)\n\
          total heat      {heat0:.6e} -> {heat1:.6e} (relative change {:+.2e})\n\
          frames          {}",
         args.steps,
@@ -253,6 +213,7 @@ fn run(args: &Args) -> AnyResult<()> {
         wall.as_secs_f64(),
         io.as_secs_f64(),
         frames.len(),
+        (n * n) as f64 / per_step / 1e3,
         drift,
         args.out.display(),
         c = args.chunk,

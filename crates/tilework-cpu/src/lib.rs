@@ -19,6 +19,7 @@ mod source;
 #[cfg(test)]
 mod testutil;
 mod user;
+mod vmath;
 
 use tilework_core::{
     Backend, Buffer, BufferSpec, Caps, DType, DeviceKind, Error, HostArray, Kernel, MemoryInfo,

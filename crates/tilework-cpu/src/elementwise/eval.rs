@@ -7,10 +7,13 @@
 //! scratch through strides (0 on broadcast axes).
 
 use super::ops;
+use super::pow::{ConstPow, pow_const};
 use crate::num::{Col, ColMut, ColRef, ElemCols, cast_col, col_of};
 use tilework_core::Element;
 use tilework_core::shape::{c_strides, numel};
-use tilework_core::{DType, Error, Expr, ExprNode, HostArray, Result, Scalar, Shape, with_dtype};
+use tilework_core::{
+    BinaryOp, DType, Error, Expr, ExprNode, HostArray, Result, Scalar, Shape, with_dtype,
+};
 
 /// Elements per evaluation block: small enough that a dozen f64 scratch columns stay in L1/L2,
 /// large enough that the per-block dispatch on `(op, dtype)` is noise.
@@ -191,6 +194,14 @@ impl<'a> Evaluator<'a> {
             .prefix(len)
     }
 
+    /// The fast path of `x ** node` when `node` is a constant exponent that has one.
+    fn const_pow(&self, node: usize) -> Option<ConstPow> {
+        match self.nodes[node].0 {
+            ExprNode::Const(c) => ConstPow::of(c),
+            _ => None,
+        }
+    }
+
     fn compute(
         &self,
         i: usize,
@@ -220,6 +231,11 @@ impl<'a> Evaluator<'a> {
                 Ok(())
             }
             ExprNode::Unary(op, a) => ops::unary(op, arg(a), dest),
+            // `x ** c` with a constant exponent such as 2 is a multiply, not a powf per element.
+            ExprNode::Binary(BinaryOp::Pow, a, b) => match self.const_pow(b) {
+                Some(p) => pow_const(p, arg(a), dest),
+                None => ops::binary(BinaryOp::Pow, arg(a), arg(b), dest),
+            },
             ExprNode::Binary(op, a, b) => ops::binary(op, arg(a), arg(b), dest),
             ExprNode::Where(c, a, b) => ops::select(arg(c), arg(a), arg(b), dest),
             ExprNode::Cast(a) => cast_col(arg(a), dest),

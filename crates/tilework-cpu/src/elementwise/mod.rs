@@ -3,6 +3,7 @@
 
 pub(crate) mod eval;
 pub(crate) mod ops;
+mod pow;
 
 use crate::num::{Elem, standard, to_host};
 use eval::{BLOCK, Evaluator};

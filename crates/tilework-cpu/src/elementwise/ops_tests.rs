@@ -88,8 +88,16 @@ fn float_unary_ops_match_std() {
     let x32: Vec<f32> = FLOAT_SAMPLES.iter().map(|&v| v as f32).collect();
     for (op, f) in ops {
         let got = run_unary(op, &FLOAT_SAMPLES).unwrap();
+        // The vectorized transcendental functions (crate::vmath) are within 2 ulp of std's.
+        let ulps = if op.float_only() && op != UnaryOp::Sqrt {
+            2
+        } else {
+            0
+        };
         for (g, &x) in got.iter().zip(&FLOAT_SAMPLES) {
-            assert!(same_f64(*g, f(x)), "{op:?}({x}) = {g}");
+            let want = f(x);
+            let near = g.to_bits().abs_diff(want.to_bits()) <= ulps;
+            assert!(same_f64(*g, want) || near, "{op:?}({x}) = {g}, want {want}");
         }
         let got = run_unary(op, &x32).unwrap();
         for (g, &x) in got.iter().zip(&x32) {
@@ -293,8 +301,10 @@ fn f16_computes_in_f32_and_rounds_each_node() {
         }
     }
     let got = run_unary(UnaryOp::Sin, &xs).unwrap();
-    for (g, x) in got.iter().zip(&xs) {
-        assert_eq!(g.to_bits(), f16::from_f32(x.to_f32().sin()).to_bits());
+    let xf: Vec<f32> = xs.iter().map(|v| v.to_f32()).collect();
+    let want: Vec<f32> = run_unary(UnaryOp::Sin, &xf).unwrap();
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!(g.to_bits(), f16::from_f32(*w).to_bits());
     }
 }
 

@@ -14,6 +14,14 @@ fn affine_sin() -> Expr {
     e
 }
 
+/// The backend's sin of one value (the vectorized kernel: per element, the same as in a block).
+fn vsin(v: f32) -> f32 {
+    use crate::vmath::{Func, VecMath};
+    let mut o = [0f32];
+    f32::eval(Func::Sin, &[v], &mut o);
+    o[0]
+}
+
 #[test]
 fn broadcasting_follows_numpy() {
     // (3, 1) with (4,) -> (3, 4).
@@ -24,7 +32,7 @@ fn broadcasting_follows_numpy() {
     let got = vals::<f32>(&out);
     for i in 0..3 {
         for j in 0..4 {
-            let want = (i + 1) as f32 * 2.0 + (j as f32 * 0.5).sin();
+            let want = (i + 1) as f32 * 2.0 + vsin(j as f32 * 0.5);
             assert_eq!(got[i * 4 + j], want);
         }
     }
@@ -46,7 +54,7 @@ fn large_chunks_match_per_element_reference() {
         for j in 0..n1 {
             for k in 0..n2 {
                 let flat = (i * n1 + j) * n2 + k;
-                let want = x[flat] * 2.0 + y[i * n2 + k].sin();
+                let want = x[flat] * 2.0 + vsin(y[i * n2 + k]);
                 assert_eq!(got[flat], want, "at {i},{j},{k}");
             }
         }
@@ -139,4 +147,75 @@ fn bad_inputs_are_errors() {
         elementwise(&e, &[&i], &[3]),
         Err(Error::DTypeUnsupported { .. })
     ));
+}
+
+/// `sin(x)^2 + cos(y)*x - 3` over two f32 inputs (`trig == false`: `x^2 + y*x - 3`, the same
+/// expression without the transcendental functions, for the memory/evaluator floor).
+fn issue4_expr(trig: bool) -> Expr {
+    let mut e = Expr::builder(2);
+    let x = e.push(ExprNode::Input(0), DType::F32);
+    let y = e.push(ExprNode::Input(1), DType::F32);
+    let (s, c) = if trig {
+        let s = e.push(ExprNode::Unary(UnaryOp::Sin, x), DType::F32);
+        (s, e.push(ExprNode::Unary(UnaryOp::Cos, y), DType::F32))
+    } else {
+        (x, y)
+    };
+    let two = e.push(ExprNode::Const(Scalar::F32(2.0)), DType::F32);
+    let s2 = e.push(ExprNode::Binary(BinaryOp::Pow, s, two), DType::F32);
+    let cx = e.push(ExprNode::Binary(BinaryOp::Mul, c, x), DType::F32);
+    let sum = e.push(ExprNode::Binary(BinaryOp::Add, s2, cx), DType::F32);
+    let three = e.push(ExprNode::Const(Scalar::F32(3.0)), DType::F32);
+    e.push(ExprNode::Binary(BinaryOp::Sub, sum, three), DType::F32);
+    e
+}
+
+#[test]
+fn issue4_expression_matches_scalar_reference() {
+    let n = 5000;
+    let xs: Vec<f32> = (0..n).map(|i| (i as f32 - 2500.0) * 0.37).collect();
+    let ys: Vec<f32> = (0..n).map(|i| (i as f32) * -1.3e-2).collect();
+    let out = elementwise(
+        &issue4_expr(true),
+        &[&arr(xs.clone(), &[n]), &arr(ys.clone(), &[n])],
+        &[n],
+    )
+    .unwrap();
+    for ((&g, &x), &y) in vals::<f32>(&out).iter().zip(&xs).zip(&ys) {
+        let (x, y) = (f64::from(x), f64::from(y));
+        let want = x.sin().powi(2) + y.cos() * x - 3.0;
+        // Each f32 rounding is relative to the larger terms (|x| up to 925).
+        assert!(
+            (f64::from(g) - want).abs() <= 4e-7 * (x.abs() + 4.0),
+            "x={x} y={y}: {g} vs {want}"
+        );
+    }
+}
+
+/// Timing of issue 4's fused `sin(x)^2 + cos(y)*x - 3` over 2^24 f32 through the evaluator.
+/// Not a test: run with `cargo test --release -p tilework-cpu fused_trig_timing -- --ignored
+/// --nocapture`.
+#[test]
+#[ignore = "timing, run by hand in --release"]
+fn fused_trig_timing() {
+    let n = 1usize << 24;
+    let xs: Vec<f32> = (0..n).map(|i| (i % 10007) as f32 * 1e-4).collect();
+    let ys: Vec<f32> = (0..n).map(|i| (i % 9973) as f32 * 1e-4).collect();
+    let (a, b) = (arr(xs, &[n]), arr(ys, &[n]));
+    for trig in [true, false] {
+        let e = issue4_expr(trig);
+        let mut best = f64::INFINITY;
+        for _ in 0..5 {
+            let t = std::time::Instant::now();
+            let out = elementwise(&e, &[&a, &b], &[n]).unwrap();
+            best = best.min(t.elapsed().as_secs_f64());
+            assert_eq!(out.len(), n);
+        }
+        eprintln!(
+            "fused {} over 2^24 f32 on {} threads: best {:.1} ms",
+            e.render(),
+            rayon::current_num_threads(),
+            best * 1e3
+        );
+    }
 }

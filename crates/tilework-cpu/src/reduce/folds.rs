@@ -107,10 +107,89 @@ macro_rules! accumulate {
         }
     };
 }
-accumulate!(SumF, f64, 0.0, as_f64, |a: f64, b: f64| a + b);
 accumulate!(SumI, i64, 0, as_i64, |a: i64, b: i64| a.wrapping_add(b));
 accumulate!(ProdF, f64, 1.0, as_f64, |a: f64, b: f64| a * b);
 accumulate!(ProdI, i64, 1, as_i64, |a: i64, b: i64| a.wrapping_mul(b));
+
+impl<T: Elem> Fold<T> for SumF {
+    type Slot = f64;
+    fn empty(&self) -> f64 {
+        0.0
+    }
+    fn run(&self, vals: &[T], _: &dyn Fn(usize) -> i64) -> f64 {
+        wide::sum(vals)
+    }
+    fn update(&self, slots: &mut [f64], vals: &[T], _: i64) {
+        wide::add_rows(slots, vals);
+    }
+    fn merge(&self, a: f64, b: f64) -> f64 {
+        a + b
+    }
+}
+
+/// The f64-accumulating loops of sum, mean and var, compiled again for AVX2 and AVX-512 and
+/// picked at run time: widening f32 to f64 costs a conversion per element, which at the SSE2
+/// baseline makes these loops compute-bound below memory bandwidth. Every variant adds in the
+/// same order (the same lanes, no FMA), so results do not depend on the instruction set.
+pub(crate) mod wide {
+    use super::lanes;
+    use crate::num::Elem;
+    use crate::vmath::Isa;
+
+    #[inline(always)]
+    fn sum_base<T: Elem>(vals: &[T]) -> f64 {
+        lanes(vals, 0.0, |a, v: T| a + v.as_f64(), |a, b| a + b)
+    }
+
+    #[inline(always)]
+    fn m2_base<T: Elem>(vals: &[T], mean: f64) -> f64 {
+        let sq = |a: f64, v: T| {
+            let d = v.as_f64() - mean;
+            a + d * d
+        };
+        lanes(vals, 0.0, sq, |a, b| a + b)
+    }
+
+    #[inline(always)]
+    fn add_rows_base<T: Elem>(slots: &mut [f64], vals: &[T]) {
+        for (s, &v) in slots.iter_mut().zip(vals) {
+            *s += v.as_f64();
+        }
+    }
+
+    /// Declares `$name`, which runs `$base` compiled for the widest available instruction set.
+    macro_rules! dispatched {
+        ($name:ident, $base:ident, ($($arg:ident: $ty:ty),*) -> $ret:ty) => {
+            #[doc = concat!("[`", stringify!($base), "`] for the widest instruction set this CPU has.")]
+            pub(crate) fn $name<T: Elem>($($arg: $ty),*) -> $ret {
+                #[cfg(target_arch = "x86_64")]
+                {
+                    #[target_feature(enable = "avx2")]
+                    fn avx2<T: Elem>($($arg: $ty),*) -> $ret {
+                        $base($($arg),*)
+                    }
+                    #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx2")]
+                    fn avx512<T: Elem>($($arg: $ty),*) -> $ret {
+                        $base($($arg),*)
+                    }
+                    match Isa::best() {
+                        // SAFETY: `Isa::best` only reports instruction sets this CPU supports,
+                        // and each variant is compiled for exactly the features it checks.
+                        Isa::Avx512 => return unsafe { avx512($($arg),*) },
+                        // SAFETY: as above; AVX2 (and FMA, unused here) were detected.
+                        Isa::Avx2 => return unsafe { avx2($($arg),*) },
+                        Isa::Base => {}
+                    }
+                }
+                $base($($arg),*)
+            }
+        };
+    }
+
+    dispatched!(sum, sum_base, (vals: &[T]) -> f64);
+    dispatched!(m2, m2_base, (vals: &[T], mean: f64) -> f64);
+    dispatched!(add_rows, add_rows_base, (slots: &mut [f64], vals: &[T]) -> ());
+}
 
 /// Min (`MAX == false`) or max (`MAX == true`), NaN-propagating.
 pub(crate) struct Extreme<const MAX: bool>;
@@ -232,7 +311,7 @@ impl<T: Elem> Fold<T> for MomentsFold {
         }
         let n = vals.len() as f64;
         if !self.m2 {
-            let sum = lanes(vals, 0.0, |a, v: T| a + v.as_f64(), |a, b| a + b);
+            let sum = wide::sum(vals);
             return Moments {
                 n,
                 mean: sum / n,
@@ -241,17 +320,8 @@ impl<T: Elem> Fold<T> for MomentsFold {
         }
         // Two passes over the L1-resident run (each a vectorized lane loop): the mean, then the
         // squared deviations from it. Exact two-pass accuracy at the cost of L1 reads.
-        let add = |a: f64, b: f64| a + b;
-        let mean = lanes(vals, 0.0, |a, v: T| a + v.as_f64(), add) / n;
-        let m2 = lanes(
-            vals,
-            0.0,
-            |a, v: T| {
-                let d = v.as_f64() - mean;
-                a + d * d
-            },
-            add,
-        );
+        let mean = wide::sum(vals) / n;
+        let m2 = wide::m2(vals, mean);
         Moments { n, mean, m2 }
     }
     fn update(&self, slots: &mut [Moments], vals: &[T], _: i64) {

@@ -83,8 +83,9 @@ fn common_subexpressions_computed_once(ctx: &Context) -> Result<()> {
     assert_eq!(text.matches("sin(").count(), 1, "{text}");
     let (_, report) = y.compute_with_report()?;
     assert_eq!(report.fused_ops, 10 * 2, "one sin and one add per chunk");
+    // The vectorized sin is within 2 ulp of std's, not bit-identical to it.
     let expected = x.to_ndarray::<f64>()?.mapv(|v| 2.0 * v.sin());
-    assert_eq!(y.to_ndarray::<f64>()?, expected);
+    common::assert_close(&y.to_ndarray::<f64>()?, &expected, 1e-15, 0.0);
     Ok(())
 }
 

@@ -17,8 +17,8 @@
 
 mod common;
 
-use clap::{Parser, ValueEnum};
-use common::{AnyResult, frame_steps, inferno, name, progress_bar, stride_for, write_png};
+use clap::Parser;
+use common::{AnyResult, Edge, frame_steps, inferno, name, progress_bar, stride_for, write_png};
 use ndarray::{ArrayD, ArrayViewD, Ix2, Zip};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -58,23 +58,6 @@ struct Args {
     /// Persist the field at least every this many steps (keeps the lazy graph short).
     #[arg(long, default_value_t = 20)]
     persist_every: usize,
-}
-
-#[derive(Copy, Clone, Debug, ValueEnum)]
-enum Edge {
-    /// The field wraps around (a torus); total heat is conserved.
-    Periodic,
-    /// The edges are held at temperature 0.
-    Fixed,
-}
-
-impl Edge {
-    fn boundary(self) -> Boundary {
-        match self {
-            Edge::Periodic => Boundary::Periodic,
-            Edge::Fixed => Boundary::Constant(0.0f32.into()),
-        }
-    }
 }
 
 /// The five-point update of one halo'd block. It returns only the interior (the chunk's own
@@ -222,12 +205,5 @@ fn run(args: &Args) -> AnyResult<()> {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("heat: error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    common::exit_status("heat", run(&Args::parse()))
 }

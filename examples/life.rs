@@ -219,12 +219,5 @@ fn run(args: &Args) -> AnyResult<()> {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("life: error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    common::exit_status("life", run(&Args::parse()))
 }

@@ -178,12 +178,5 @@ fn run(args: &Args) -> AnyResult<()> {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("mandelbrot: error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    common::exit_status("mandelbrot", run(&Args::parse()))
 }

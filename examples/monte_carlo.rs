@@ -241,12 +241,5 @@ fn run(args: &Args) -> AnyResult<()> {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("monte_carlo: error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    common::exit_status("monte_carlo", run(&Args::parse()))
 }

@@ -243,12 +243,5 @@ fn run(args: &Args) -> AnyResult<()> {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("nbody: error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    common::exit_status("nbody", run(&Args::parse()))
 }

@@ -17,8 +17,8 @@
 
 mod common;
 
-use clap::{Parser, ValueEnum};
-use common::{AnyResult, blue_white_red, frame_steps, name, progress_bar, stride_for};
+use clap::Parser;
+use common::{AnyResult, Edge, blue_white_red, frame_steps, name, progress_bar, stride_for};
 use ndarray::{ArrayD, ArrayViewD, Ix2, Zip};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,23 +55,6 @@ struct Args {
     /// Where to compute: auto, cpu or gpu.
     #[arg(long, default_value = "auto")]
     device: Device,
-}
-
-#[derive(Copy, Clone, Debug, ValueEnum)]
-enum Edge {
-    /// The field wraps around (a torus).
-    Periodic,
-    /// Reflecting walls: the field is held at 0 beyond the edges.
-    Fixed,
-}
-
-impl Edge {
-    fn boundary(self) -> Boundary {
-        match self {
-            Edge::Periodic => Boundary::Periodic,
-            Edge::Fixed => Boundary::Constant(0.0f32.into()),
-        }
-    }
 }
 
 /// The five-point Laplacian of one halo'd block. tilework trims the one-cell border afterwards,
@@ -224,12 +207,5 @@ fn run(args: &Args) -> AnyResult<()> {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("wave: error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    common::exit_status("wave", run(&Args::parse()))
 }

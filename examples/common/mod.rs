@@ -105,3 +105,34 @@ pub(crate) fn progress_bar(len: usize, unit: &str) -> AnyResult<ProgressBar> {
 pub(crate) fn name(value: &dyn std::fmt::Debug) -> String {
     format!("{value:?}").to_lowercase()
 }
+
+/// The process exit status of an example run: success, or the error printed with the example's
+/// name and a failure status.
+pub(crate) fn exit_status(example: &str, result: AnyResult<()>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{example}: error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// What lies beyond the grid's edges in the stencil examples (`--boundary`).
+#[derive(Copy, Clone, Debug, clap::ValueEnum)]
+pub(crate) enum Edge {
+    /// The field wraps around (a torus).
+    Periodic,
+    /// The field is held at 0 beyond the edges.
+    Fixed,
+}
+
+impl Edge {
+    /// The `map_overlap` boundary for this edge.
+    pub(crate) fn boundary(self) -> tilework::Boundary {
+        match self {
+            Edge::Periodic => tilework::Boundary::Periodic,
+            Edge::Fixed => tilework::Boundary::Constant(0.0f32.into()),
+        }
+    }
+}

@@ -27,6 +27,13 @@ pub enum SliceElem {
 pub const NEW_AXIS: SliceElem = SliceElem::NewAxis;
 
 impl SliceElem {
+    /// The whole axis (`..`).
+    pub const FULL: SliceElem = SliceElem::Range {
+        start: None,
+        end: None,
+        step: 1,
+    };
+
     /// Sets the step of a range (`s![a..b;step]`).
     pub fn step(self, step: isize) -> SliceElem {
         match self {
@@ -69,11 +76,7 @@ slice_from_ints!(isize, usize, i32, i64);
 
 impl From<RangeFull> for SliceElem {
     fn from(_: RangeFull) -> Self {
-        SliceElem::Range {
-            start: None,
-            end: None,
-            step: 1,
-        }
+        SliceElem::FULL
     }
 }
 
@@ -153,15 +156,10 @@ impl Array {
                 format!("{used} indices for an array of rank {}", self.ndim()),
             ));
         }
-        let full = SliceElem::Range {
-            start: None,
-            end: None,
-            step: 1,
-        };
         let elems = spec
             .iter()
             .copied()
-            .chain(std::iter::repeat_n(full, self.ndim() - used));
+            .chain(std::iter::repeat_n(SliceElem::FULL, self.ndim() - used));
         let mut in_axes = Vec::with_capacity(self.ndim());
         let mut out_shape = Vec::new();
         let mut out_sizes: Vec<Vec<usize>> = Vec::new();
@@ -220,14 +218,7 @@ impl Array {
     /// [`Error::BadAxis`] or an index out of range.
     pub fn index_axis(&self, axis: isize, index: isize) -> Result<Array> {
         let axis = tilework_core::shape::normalize_axis("index", axis, self.ndim())?;
-        let mut spec = vec![
-            SliceElem::Range {
-                start: None,
-                end: None,
-                step: 1
-            };
-            axis
-        ];
+        let mut spec = vec![SliceElem::FULL; axis];
         spec.push(SliceElem::Index(index));
         self.slice(&spec)
     }
@@ -238,14 +229,7 @@ impl Array {
     /// [`Error::BadAxis`].
     pub fn flip(&self, axis: isize) -> Result<Array> {
         let axis = tilework_core::shape::normalize_axis("flip", axis, self.ndim())?;
-        let mut spec = vec![
-            SliceElem::Range {
-                start: None,
-                end: None,
-                step: 1
-            };
-            axis
-        ];
+        let mut spec = vec![SliceElem::FULL; axis];
         spec.push(SliceElem::Range {
             start: None,
             end: None,

@@ -119,6 +119,20 @@ pub enum Kernel {
         /// The part to copy.
         region: Region,
     },
+    /// Reads `region` from storage. No inputs.
+    StoreRead {
+        /// The stored array.
+        reader: Arc<dyn crate::storage::ChunkReader>,
+        /// The part to read (global coordinates).
+        region: Region,
+    },
+    /// Writes its one input, `region` of the array, to storage. No outputs.
+    StoreWrite {
+        /// The destination.
+        writer: Arc<dyn crate::storage::ChunkWriter>,
+        /// Where the input belongs (global coordinates).
+        region: Region,
+    },
     /// A fused elementwise expression; input `k` is broadcast (NumPy rules) to the output shape.
     Elementwise {
         /// The expression.
@@ -216,6 +230,8 @@ impl Kernel {
             Kernel::Eye { .. } => "eye",
             Kernel::Random { .. } => "random",
             Kernel::HostSlice { .. } => "host_slice",
+            Kernel::StoreRead { .. } => "store_read",
+            Kernel::StoreWrite { .. } => "store_write",
             Kernel::Elementwise { .. } => "elementwise",
             Kernel::Gather { .. } => "gather",
             Kernel::Reshape { .. } => "reshape",

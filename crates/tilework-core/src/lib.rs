@@ -16,6 +16,7 @@ pub mod op;
 pub mod optimize;
 pub mod random;
 pub mod shape;
+pub mod storage;
 
 pub use backend::{Backend, Buffer, BufferSpec, Caps, DeviceBuffer, DeviceKind, MemoryInfo};
 pub use chunks::{ChunkGrid, Chunks, Region};
@@ -30,3 +31,4 @@ pub use op::{
     ViewMap,
 };
 pub use shape::Shape;
+pub use storage::{ChunkReader, ChunkWriter};

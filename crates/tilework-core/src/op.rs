@@ -85,6 +85,8 @@ pub enum SourceOp {
     Host(Arc<HostArray>),
     /// Already computed chunks, one per chunk of the node's grid in C order.
     Persisted(Arc<Vec<HostArray>>),
+    /// An array in storage (a Zarr array, a .npy file), read region by region on demand.
+    Store(Arc<dyn crate::storage::ChunkReader>),
 }
 
 /// How one input axis of a view is addressed.
@@ -351,6 +353,7 @@ impl Op {
             Op::Source(SourceOp::Random { .. }) => "random".into(),
             Op::Source(SourceOp::Host(_)) => "from_host".into(),
             Op::Source(SourceOp::Persisted(_)) => "persisted".into(),
+            Op::Source(SourceOp::Store(reader)) => format!("read {}", reader.describe()),
             Op::Elementwise(e) => format!("elementwise[{} ops]: {}", e.num_ops(), e.render()),
             Op::Reduce { op, axes, expr, .. } => match expr {
                 Some(e) => format!(

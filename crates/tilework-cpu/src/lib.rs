@@ -172,6 +172,33 @@ impl Backend for CpuBackend {
             | Kernel::HostSlice { .. } => {
                 vec![source::run(kernel, single(kernel, outputs)?)?]
             }
+            Kernel::StoreRead { reader, region } => {
+                let spec = single(kernel, outputs)?;
+                let data = reader.read(region)?;
+                if data.dtype() != spec.dtype || data.shape() != spec.shape {
+                    return Err(Error::Io {
+                        path: reader.describe(),
+                        message: format!(
+                            "reading region {region:?} gave {} {:?}, expected {} {:?}",
+                            data.dtype(),
+                            data.shape(),
+                            spec.dtype,
+                            spec.shape
+                        ),
+                    });
+                }
+                vec![data]
+            }
+            Kernel::StoreWrite { writer, region } => {
+                let [data] = inputs.as_slice() else {
+                    return Err(Error::Device(format!(
+                        "cpu: store_write takes one input, got {}",
+                        inputs.len()
+                    )));
+                };
+                writer.write(region, data)?;
+                Vec::new()
+            }
             Kernel::Elementwise { expr } => {
                 vec![elementwise::elementwise(
                     expr,

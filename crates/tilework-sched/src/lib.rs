@@ -11,6 +11,6 @@ mod plan_ops;
 mod report;
 
 pub use exec::{ExecConfig, execute};
-pub use plan::{Plan, PlannedArray, Task, TaskKind, ValueRef};
+pub use plan::{Plan, PlannedArray, Sink, Task, TaskKind, ValueRef};
 pub use plan_ops::REDUCE_FAN_IN;
 pub use report::Report;

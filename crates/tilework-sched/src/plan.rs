@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tilework_core::op::{Node, Op, SourceOp};
 use tilework_core::shape::Shape;
-use tilework_core::{BufferSpec, ChunkGrid, Error, HostArray, Kernel, Result};
+use tilework_core::{BufferSpec, ChunkGrid, ChunkWriter, Error, HostArray, Kernel, Result};
 
 /// One output of one task.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -49,6 +49,15 @@ pub struct PlannedArray {
     pub chunks: Vec<ValueRef>,
 }
 
+/// An array to be written to storage chunk by chunk.
+#[derive(Clone, Debug)]
+pub struct Sink {
+    /// The array (its chunks are what the writer receives).
+    pub node: Arc<Node>,
+    /// Where the chunks go.
+    pub writer: Arc<dyn ChunkWriter>,
+}
+
 /// A complete plan: tasks in priority order and the requested outputs.
 #[derive(Clone, Debug, Default)]
 pub struct Plan {
@@ -64,7 +73,32 @@ impl Plan {
     /// # Errors
     /// A deferred operator error found in the graph, or an invalid combination found while planning.
     pub fn build(roots: &[Arc<Node>]) -> Result<Plan> {
+        Plan::build_with_sinks(roots, &[])
+    }
+
+    /// Builds the plan of every chunk of each root, plus one write task per chunk of each sink
+    /// (storing, say, to Zarr). A write runs as soon as its chunk exists, so the written array is
+    /// never held whole.
+    ///
+    /// # Errors
+    /// As [`Plan::build`].
+    pub fn build_with_sinks(roots: &[Arc<Node>], sinks: &[Sink]) -> Result<Plan> {
         let mut planner = Planner::default();
+        for sink in sinks {
+            if let Some(err) = sink.node.find_error() {
+                return Err(err);
+            }
+            let grid = &sink.node.meta.grid;
+            for linear in 0..grid.num_chunks() {
+                let index = grid.unravel(linear);
+                let chunk = planner.chunk(&sink.node, &index)?;
+                let kernel = Kernel::StoreWrite {
+                    writer: sink.writer.clone(),
+                    region: grid.region(&index),
+                };
+                planner.push(TaskKind::Launch(kernel), vec![chunk], Vec::new());
+            }
+        }
         let mut outputs = Vec::with_capacity(roots.len());
         for root in roots {
             if let Some(err) = root.find_error() {

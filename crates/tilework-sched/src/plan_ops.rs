@@ -41,6 +41,10 @@ pub(crate) fn source_kernel(source: &SourceOp, node: &Node, region: &Region) -> 
             data: data.clone(),
             region: region.clone(),
         },
+        SourceOp::Store(reader) => Kernel::StoreRead {
+            reader: reader.clone(),
+            region: region.clone(),
+        },
         SourceOp::Persisted(_) => {
             unreachable!("persisted chunks are literals, handled by the caller")
         }

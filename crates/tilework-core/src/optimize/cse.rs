@@ -11,6 +11,7 @@ fn op_key(node: &Node) -> String {
     let op = match &node.op {
         Op::Source(SourceOp::Host(data)) => format!("host@{:p}", Arc::as_ptr(data)),
         Op::Source(SourceOp::Persisted(data)) => format!("persisted@{:p}", Arc::as_ptr(data)),
+        Op::Source(SourceOp::Store(reader)) => format!("store@{:p}", Arc::as_ptr(reader)),
         Op::MapBlocks(f) => format!("map_blocks@{:p}", Arc::as_ptr(&f.func)),
         Op::Overlap {
             depth,

@@ -1,0 +1,38 @@
+//! The seam between the graph and storage: arrays kept in files are read and written chunk by
+//! chunk through these traits, which `tilework-io` implements (Zarr, .npy).
+//!
+//! The core only sees regions and host arrays, so the planner can treat a store like any other
+//! source (reading only the chunks a computation needs) and a write like any other task.
+
+use crate::chunks::Region;
+use crate::error::Result;
+use crate::host::HostArray;
+use std::fmt;
+
+/// Reads regions of an array kept outside memory.
+pub trait ChunkReader: Send + Sync + fmt::Debug {
+    /// What is read, for errors, `explain` and reports (e.g. `zarr array /data/x.zarr`).
+    fn describe(&self) -> String;
+
+    /// Reads `region` (global coordinates) as a host array of the source's dtype and the
+    /// region's shape.
+    ///
+    /// # Errors
+    /// An [`Error::Io`](crate::Error::Io) naming the file and chunk when the data is missing,
+    /// truncated or corrupt.
+    fn read(&self, region: &Region) -> Result<HostArray>;
+}
+
+/// Writes regions of an array to storage. Each call writes whole storage chunks, so concurrent
+/// calls for different regions never touch the same bytes.
+pub trait ChunkWriter: Send + Sync + fmt::Debug {
+    /// What is written, for errors and reports.
+    fn describe(&self) -> String;
+
+    /// Writes `data`, which is `region` (global coordinates) of the array.
+    ///
+    /// # Errors
+    /// An [`Error::Io`](crate::Error::Io) naming the file and chunk when writing fails; the
+    /// chunk is then left as it was (never half-written).
+    fn write(&self, region: &Region, data: &HostArray) -> Result<()>;
+}

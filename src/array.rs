@@ -8,9 +8,10 @@ use std::time::Instant;
 use tilework_core::op::{Meta, Node, Op, SourceOp, topo_order};
 use tilework_core::optimize::{count_nodes, optimize};
 use tilework_core::{
-    Buffer, ChunkGrid, DType, Error, HostArray, HostElement, Result, Scalar, with_host_array,
+    Buffer, ChunkGrid, ChunkWriter, DType, Error, HostArray, HostElement, Result, Scalar,
+    with_host_array,
 };
-use tilework_sched::{ExecConfig, Plan, Report, execute};
+use tilework_sched::{ExecConfig, PlacementStats, Plan, Report, Sink, execute};
 
 /// A lazy, chunked n-dimensional array.
 ///
@@ -164,7 +165,7 @@ impl Array {
     /// # Errors
     /// As [`Array::compute`].
     pub fn persist(&self) -> Result<Array> {
-        let (mut chunks, _, _) = run(&self.ctx, std::slice::from_ref(self))?;
+        let (mut chunks, _, _) = run(&self.ctx, std::slice::from_ref(self), &[])?;
         let chunks = chunks.pop().expect("one result per array");
         let host = chunks
             .into_iter()
@@ -264,7 +265,7 @@ impl Array {
 /// # Errors
 /// As [`Array::compute`]; also when the arrays belong to different contexts.
 pub fn compute_all(ctx: &Context, arrays: &[Array]) -> Result<(Vec<HostArray>, Report)> {
-    let (chunks, grids, mut report) = run(ctx, arrays)?;
+    let (chunks, grids, mut report) = run(ctx, arrays, &[])?;
     let start = Instant::now();
     let out = chunks
         .into_iter()
@@ -278,14 +279,21 @@ pub fn compute_all(ctx: &Context, arrays: &[Array]) -> Result<(Vec<HostArray>, R
 
 type RunOutput = (Vec<Vec<Buffer>>, Vec<ChunkGrid>, Report);
 
-fn run(ctx: &Context, arrays: &[Array]) -> Result<RunOutput> {
-    if let Some(other) = arrays.iter().find(|a| !a.ctx.same_as(ctx)) {
+/// Optimizes, plans and executes `arrays` (whose chunks are returned) together with `sinks`
+/// (arrays whose chunks go to a writer as soon as they exist).
+pub(crate) fn run(
+    ctx: &Context,
+    arrays: &[Array],
+    sinks: &[(Array, Arc<dyn ChunkWriter>)],
+) -> Result<RunOutput> {
+    let all = arrays.iter().chain(sinks.iter().map(|(a, _)| a));
+    if let Some(other) = all.clone().find(|a| !a.ctx.same_as(ctx)) {
         return Err(Error::invalid(
             "compute",
             format!("{other:?} belongs to another context"),
         ));
     }
-    let roots: Vec<Arc<Node>> = arrays.iter().map(|a| a.node.clone()).collect();
+    let roots: Vec<Arc<Node>> = all.map(|a| a.node.clone()).collect();
     for root in &roots {
         if let Some(e) = root.find_error() {
             return Err(e);
@@ -296,11 +304,20 @@ fn run(ctx: &Context, arrays: &[Array]) -> Result<RunOutput> {
         ..Report::default()
     };
     let t = Instant::now();
-    let optimized = optimize(&roots);
+    let mut optimized = optimize(&roots);
     report.optimize_s = t.elapsed().as_secs_f64();
     report.nodes_after = count_nodes(&optimized);
     let t = Instant::now();
-    let plan = Plan::build(&optimized)?;
+    let sink_nodes = optimized.split_off(arrays.len());
+    let sinks: Vec<Sink> = sink_nodes
+        .into_iter()
+        .zip(sinks)
+        .map(|(node, (_, writer))| Sink {
+            node,
+            writer: writer.clone(),
+        })
+        .collect();
+    let plan = Plan::build_with_sinks(&optimized, &sinks)?;
     report.plan_s = t.elapsed().as_secs_f64();
     report.tasks_by_family = plan.tasks_by_family();
     let grids = plan.outputs.iter().map(|o| o.grid.clone()).collect();
@@ -310,12 +327,32 @@ fn run(ctx: &Context, arrays: &[Array]) -> Result<RunOutput> {
         backend: ctx.inner.backend.clone(),
         progress: progress.as_ref().map(|p| p.callback()),
         host_budget: ctx.inner.host_memory,
+        spill_dir: ctx.inner.spill_dir.clone(),
+        cancel: ctx.inner.cancel.clone(),
     };
+    let before = ctx.inner.placement.as_deref().map(placement_counts);
     let result = execute(Arc::new(plan), &config, &mut report);
+    if let (Some(stats), Some(before)) = (ctx.inner.placement.as_deref(), before) {
+        let after = placement_counts(stats);
+        report.gpu_tasks += (after.0 - before.0) as usize;
+        report.bytes_h2d += after.1 - before.1;
+        report.bytes_d2h += after.2 - before.2;
+    }
     if let Some(p) = progress {
         p.finish();
     }
     Ok((result?, grids, report))
+}
+
+/// (GPU tasks, bytes host to device, bytes device to host) so far. Computations running at the
+/// same time on one context share these counters, so their reports may mix.
+fn placement_counts(stats: &PlacementStats) -> (u64, u64, u64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    (
+        stats.accelerator_tasks.load(Relaxed),
+        stats.bytes_h2d.load(Relaxed),
+        stats.bytes_d2h.load(Relaxed),
+    )
 }
 
 /// Copies chunk buffers into one host array.

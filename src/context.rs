@@ -4,12 +4,13 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use tilework_core::{Backend, Error, Result};
-use tilework_cpu::CpuBackend;
+use tilework_sched::{CancelToken, PlacementStats};
 
 /// Where computations run.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
 pub enum Device {
-    /// The fastest available device for each task (the CPU until a GPU backend is present).
+    /// A hardware GPU for the tasks where it pays (large enough, supported there), the CPU for
+    /// the rest; the CPU alone, with one notice on stderr, when no hardware GPU exists.
     #[default]
     Auto,
     /// CPU threads.
@@ -36,12 +37,17 @@ impl std::str::FromStr for Device {
 
 pub(crate) struct Inner {
     pub(crate) backend: Arc<dyn Backend>,
+    /// Task and transfer counters of the placement, when a GPU is attached.
+    pub(crate) placement: Option<Arc<PlacementStats>>,
+    /// The attached GPU, described.
+    pub(crate) gpu: Option<String>,
     pub(crate) pool: Arc<rayon::ThreadPool>,
     pub(crate) device: Device,
     pub(crate) host_memory: u64,
     pub(crate) device_memory: Option<u64>,
     pub(crate) spill_dir: PathBuf,
     pub(crate) progress: bool,
+    pub(crate) cancel: CancelToken,
 }
 
 /// Shared settings and devices for arrays. Cheap to clone.
@@ -91,6 +97,29 @@ impl Context {
     /// The device computations run on.
     pub fn device(&self) -> Device {
         self.inner.device
+    }
+
+    /// The token that cancels this context's computations (from another thread, or a Ctrl-C
+    /// handler): running tasks finish, no new task starts, spill files are removed, and the
+    /// computation returns [`Error::Cancelled`]. Call `reset` on it to compute again.
+    ///
+    /// ```
+    /// use tilework::prelude::*;
+    /// let ctx = Context::new()?;
+    /// ctx.cancel_token().cancel();
+    /// let err = ctx.ones(&[10], DType::F32, 5)?.sum()?.compute().unwrap_err();
+    /// assert!(matches!(err, Error::Cancelled(_)));
+    /// ctx.cancel_token().reset();
+    /// assert_eq!(ctx.ones(&[10], DType::F32, 5)?.sum()?.to_scalar()?.to_f64(), 10.0);
+    /// # Ok::<(), tilework::Error>(())
+    /// ```
+    pub fn cancel_token(&self) -> &CancelToken {
+        &self.inner.cancel
+    }
+
+    /// The GPU this context computes on, described (name, API, kind), if any.
+    pub fn gpu(&self) -> Option<&str> {
+        self.inner.gpu.as_deref()
     }
 
     /// The host memory budget in bytes.
@@ -164,8 +193,8 @@ impl ContextBuilder {
     /// Creates the context.
     ///
     /// # Errors
-    /// `threads(0)`, a bad environment variable, or `Device::Gpu` (this build has no GPU backend:
-    /// the error says so).
+    /// `threads(0)`, a bad environment variable, or `Device::Gpu` with no usable GPU adapter (the
+    /// error says what was looked for and how to install a driver).
     pub fn build(self) -> Result<Context> {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let device = match (self.device, env("TILEWORK_DEVICE")) {
@@ -173,13 +202,6 @@ impl ContextBuilder {
             (None, Some(v)) => v.parse()?,
             (None, None) => Device::Auto,
         };
-        if device == Device::Gpu {
-            return Err(Error::Device(
-                "Device::Gpu was requested, but this build of tilework has no GPU backend yet; \
-                 use Device::Auto or Device::Cpu"
-                    .into(),
-            ));
-        }
         let host_memory = match (self.host_memory, env("TILEWORK_HOST_MEMORY")) {
             (Some(b), _) => b,
             (None, Some(v)) => parse_bytes(&v)?,
@@ -206,6 +228,13 @@ impl ContextBuilder {
                 .map(|n| n.get())
                 .unwrap_or(1),
         };
+        if device == Device::Gpu {
+            return Err(Error::Device(
+                "Device::Gpu was requested, but this build of tilework has no GPU backend yet; \
+                 use Device::Auto or Device::Cpu"
+                    .into(),
+            ));
+        }
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("tilework-{i}"))
@@ -213,13 +242,16 @@ impl ContextBuilder {
             .map_err(|e| Error::Device(format!("cannot start {threads} worker threads: {e}")))?;
         Ok(Context {
             inner: Arc::new(Inner {
-                backend: Arc::new(CpuBackend::new()),
+                backend: Arc::new(tilework_cpu::CpuBackend::new()),
+                placement: None,
+                gpu: None,
                 pool: Arc::new(pool),
                 device,
                 host_memory,
                 device_memory,
                 spill_dir,
                 progress: self.progress,
+                cancel: CancelToken::default(),
             }),
         })
     }

@@ -35,6 +35,7 @@ mod ops;
 mod progress;
 mod reduce;
 mod slicing;
+mod storage;
 
 pub use array::{Array, compute_all};
 pub use blocks::map_blocks_dyn;
@@ -48,7 +49,12 @@ pub use tilework_core::{
     BinaryOp, BlockFn, Boundary, ChunkGrid, Chunks, DType, Error, HostArray, HostElement, PadMode,
     ReduceOp, Result, Scalar, ScanOp, UnaryOp,
 };
-pub use tilework_sched::Report;
+pub use tilework_sched::{CancelToken, Report};
+
+/// Storage formats: Zarr v3 and `.npy` readers and writers, and Zarr write options
+/// ([`Context::from_zarr`], [`Array::to_zarr`], [`Context::from_npy`], [`Array::to_npy`]).
+pub use tilework_io as io;
+pub use tilework_io::zarr::{BloscCompressor, Codec, ZarrWriteOptions};
 
 /// The names most programs need.
 pub mod prelude {

@@ -125,3 +125,77 @@ fn to_dot_lists_the_optimized_graph() -> Result<()> {
     );
     Ok(())
 }
+
+/// Files left in `dir` (spill folders included).
+fn entries(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| d.count())
+}
+
+#[test]
+fn over_budget_graphs_spill_to_disk_and_clean_up() -> Result<()> {
+    let spill = tempfile::tempdir().expect("tempdir");
+    let small = Context::builder()
+        .threads(2)
+        .host_memory(8 << 20)
+        .spill_dir(spill.path())
+        .build()?;
+    let roomy = with_threads(2);
+    // `x - x.mean(axis=0)` needs every chunk of x twice, and the mean in between: 16 MiB of x
+    // must wait for the mean, so under an 8 MiB budget some chunks go to disk.
+    let centered_spread = |ctx: &Context| -> Result<(f64, tilework::Report)> {
+        let x = ctx
+            .rng(3)
+            .normal(&[2048, 2048], 1.0, 2.0, DType::F32, [256, 2048])?;
+        let centered = &x - &x.mean_axes(&[0], true)?;
+        let (v, report) = centered.abs()?.max()?.compute_with_report()?;
+        Ok((v.get(&[]).expect("scalar").to_f64(), report))
+    };
+    let (want, roomy_report) = centered_spread(&roomy)?;
+    let (got, report) = centered_spread(&small)?;
+    assert_eq!(got, want);
+    assert_eq!(roomy_report.bytes_spilled, 0);
+    assert!(report.bytes_spilled > 0, "{report:?}");
+    assert!(
+        report.peak_host_bytes <= 8 << 20,
+        "peak {} over the 8 MiB budget",
+        report.peak_host_bytes
+    );
+    assert_eq!(entries(spill.path()), 0, "spill files are removed");
+    Ok(())
+}
+
+#[test]
+fn cancelling_stops_a_computation_and_removes_spill_files() -> Result<()> {
+    let spill = tempfile::tempdir().expect("tempdir");
+    let ctx = Context::builder()
+        .threads(2)
+        .host_memory(24 << 20)
+        .spill_dir(spill.path())
+        .build()?;
+    let token = ctx.cancel_token().clone();
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = calls.clone();
+    let x = ctx
+        .rng(1)
+        .uniform(&[64, 65536], 0.0, 1.0, DType::F32, [1, 65536])?;
+    let slow = x.map_blocks(
+        "cancels on the 5th block",
+        move |b: ndarray::ArrayViewD<'_, f32>| {
+            if seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 4 {
+                token.cancel();
+            }
+            b.to_owned()
+        },
+    )?;
+    let centered = &slow - &slow.mean_axes(&[0], true)?;
+    let err = centered.sum()?.compute().expect_err("cancelled");
+    assert!(matches!(err, Error::Cancelled(_)), "{err}");
+    assert!(
+        calls.load(std::sync::atomic::Ordering::SeqCst) < 64,
+        "stopped early"
+    );
+    assert_eq!(entries(spill.path()), 0, "spill files are removed");
+    ctx.cancel_token().reset();
+    assert!(centered.sum()?.compute().is_ok());
+    Ok(())
+}

@@ -91,6 +91,9 @@ pub enum Error {
     /// A backend or device failed.
     #[error("device error: {0}")]
     Device(String),
+    /// The computation was cancelled through the context's cancel token.
+    #[error("cancelled: {0}")]
+    Cancelled(String),
     /// Reading or writing a file failed.
     #[error("I/O error on {path}: {message}")]
     Io {

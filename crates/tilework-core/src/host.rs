@@ -9,7 +9,7 @@ use half::f16;
 use ndarray::{ArcArray, ArrayD, IxDyn};
 
 /// A dense n-d array in host memory whose dtype is known at runtime.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 #[allow(missing_docs)]
 pub enum HostArray {
     Bool(ArcArray<bool, IxDyn>),

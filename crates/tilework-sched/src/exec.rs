@@ -7,13 +7,39 @@
 //! whoever makes tasks ready starts workers again, up to one per thread. There is no per-task
 //! thread spawn or channel round trip, which keeps the cost of a tiny task near a microsecond.
 
+use crate::admission::ValueId;
 use crate::plan::{Plan, TaskKind};
 use crate::report::Report;
+use crate::spill::{SpillStore, Spilled};
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 use tilework_core::{Backend, Buffer, Error, Result};
+
+/// Cancels the computations of whoever holds a clone: running tasks finish, no new task starts,
+/// spill files are removed, and `compute` returns [`Error::Cancelled`].
+#[derive(Clone, Debug, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    /// Asks every computation using this token to stop.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`CancelToken::cancel`] was called (and not [`CancelToken::reset`] since).
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Clears a cancellation, so later computations run.
+    pub fn reset(&self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
 
 /// How to run a plan.
 #[derive(Clone)]
@@ -25,8 +51,12 @@ pub struct ExecConfig {
     /// Called after each finished task with (done, total), e.g. for a progress bar.
     pub progress: Option<Arc<dyn Fn(usize, usize) + Send + Sync>>,
     /// Host memory budget in bytes: a task whose inputs and outputs alone exceed it is refused
-    /// before anything runs.
+    /// before anything runs; otherwise tasks wait, or held chunks are spilled, to stay within it.
     pub host_budget: u64,
+    /// Where spilled chunks go (in a private folder removed at the end).
+    pub spill_dir: PathBuf,
+    /// Stops the computation when cancelled.
+    pub cancel: CancelToken,
 }
 
 /// Refuses a plan with a task that cannot fit the budget even when it runs alone.
@@ -62,28 +92,44 @@ fn check_budget(plan: &Plan, budget: u64) -> Result<()> {
 }
 
 /// Everything the workers share, behind one lock.
-struct State {
+pub(crate) struct State {
     /// Unfinished input tasks per task.
     waiting: Vec<u32>,
     /// Remaining reads per value (the plan's outputs hold one extra read).
     reads: Vec<Vec<u32>>,
-    values: Vec<Vec<Option<Buffer>>>,
+    pub(crate) values: Vec<Vec<Option<Buffer>>>,
+    /// Values in host memory that may be spilled.
+    pub(crate) held_values: HashSet<ValueId>,
+    /// Values on disk.
+    pub(crate) spilled: HashMap<ValueId, Spilled>,
+    pub(crate) spill: SpillStore,
     /// Ready tasks by (priority key, plan index), smallest first.
-    ready: BinaryHeap<Reverse<(u32, u32)>>,
+    pub(crate) ready: BinaryHeap<Reverse<(u32, u32)>>,
+    pub(crate) started: Vec<bool>,
+    pub(crate) running: usize,
+    pub(crate) running_tasks: HashSet<u32>,
+    /// Output bytes of running tasks.
+    pub(crate) reserved: u64,
     workers: usize,
     done: usize,
-    held: u64,
-    peak: u64,
+    /// Bytes of values held in host memory.
+    pub(crate) held: u64,
+    /// Bytes of values held on a device, and their peak.
+    held_device: u64,
+    peak_device: u64,
+    pub(crate) peak: u64,
     tasks_run: usize,
     fused_ops: usize,
     failure: Option<Error>,
 }
 
-struct Shared<'a> {
-    plan: &'a Plan,
-    keys: Vec<u32>,
+pub(crate) struct Shared<'a> {
+    pub(crate) plan: &'a Plan,
+    pub(crate) keys: Vec<u32>,
     dependents: Vec<Vec<u32>>,
-    config: &'a ExecConfig,
+    /// The tasks reading each value.
+    pub(crate) readers: Vec<Vec<Vec<u32>>>,
+    pub(crate) config: &'a ExecConfig,
     max_workers: usize,
     state: Mutex<State>,
 }
@@ -115,9 +161,15 @@ pub fn execute(
         .iter()
         .map(|t| vec![0; t.outputs.len()])
         .collect();
+    let mut readers: Vec<Vec<Vec<u32>>> = plan
+        .tasks
+        .iter()
+        .map(|t| vec![Vec::new(); t.outputs.len()])
+        .collect();
     for (i, task) in plan.tasks.iter().enumerate() {
         for (k, v) in task.inputs.iter().enumerate() {
             reads[v.task as usize][v.output as usize] += 1;
+            readers[v.task as usize][v.output as usize].push(i as u32);
             // Count each producing task once, however many of its outputs are read.
             if !task.inputs[..k].iter().any(|u| u.task == v.task) {
                 waiting[i] += 1;
@@ -139,6 +191,7 @@ pub fn execute(
         plan: &plan,
         keys,
         dependents,
+        readers,
         config,
         max_workers: config.pool.current_num_threads().max(1),
         state: Mutex::new(State {
@@ -149,10 +202,19 @@ pub fn execute(
                 .iter()
                 .map(|t| vec![None; t.outputs.len()])
                 .collect(),
+            held_values: HashSet::new(),
+            spilled: HashMap::new(),
+            spill: SpillStore::new(&config.spill_dir),
             ready,
+            started: vec![false; n],
+            running: 0,
+            running_tasks: HashSet::new(),
+            reserved: 0,
             workers: 0,
             done: 0,
             held: 0,
+            held_device: 0,
+            peak_device: 0,
             peak: 0,
             tasks_run: 0,
             fused_ops: 0,
@@ -167,9 +229,16 @@ pub fn execute(
     report.tasks_run += state.tasks_run;
     report.fused_ops += state.fused_ops;
     report.peak_host_bytes = report.peak_host_bytes.max(state.peak);
+    report.peak_device_bytes = report.peak_device_bytes.max(state.peak_device);
+    report.bytes_spilled += state.spill.bytes_written;
     report.execute_s += start.elapsed().as_secs_f64();
     if let Some(e) = state.failure.take() {
         return Err(e);
+    }
+    // Outputs spilled while the rest ran come back for the caller.
+    for (v, spilled) in std::mem::take(&mut state.spilled) {
+        let host = state.spill.read(&spilled)?;
+        state.values[v.0 as usize][v.1 as usize] = Some(Buffer::Host(host));
     }
     if state.done != n {
         return Err(Error::Device(format!(
@@ -220,42 +289,49 @@ fn start_workers<'s>(scope: &rayon::Scope<'s>, shared: &'s Shared<'s>, state: &m
     }
 }
 
-/// Runs ready tasks until none is left, then leaves.
+/// Runs ready tasks until none is left (or none fits the budget now), then leaves.
 fn work<'s>(scope: &rayon::Scope<'s>, shared: &'s Shared<'s>) {
     let mut state = shared.lock();
     loop {
-        let next = if state.failure.is_none() {
-            state.ready.pop()
-        } else {
-            None
+        if state.failure.is_none() && shared.config.cancel.is_cancelled() {
+            state.failure = Some(Error::Cancelled(format!(
+                "stopped after {} of {} tasks",
+                state.done,
+                shared.plan.tasks.len()
+            )));
+        }
+        let picked = match state.failure {
+            None => shared.pick(&mut state),
+            Some(_) => Ok(None),
         };
-        let Some(Reverse((_, id))) = next else {
-            state.workers -= 1;
-            return;
+        let id = match picked {
+            Ok(Some(id)) => id,
+            Ok(None) => {
+                state.workers -= 1;
+                return;
+            }
+            Err(e) => {
+                state.failure.get_or_insert(e);
+                continue;
+            }
         };
         let task = &shared.plan.tasks[id as usize];
-        let inputs: Vec<Buffer> = task
-            .inputs
-            .iter()
-            .map(|v| {
-                state.values[v.task as usize][v.output as usize]
-                    .clone()
-                    .expect("inputs exist before a task is ready")
-            })
-            .collect();
+        let started = shared.start(&mut state, id);
         // Other workers may pick up what is ready while this task runs.
         start_workers(scope, shared, &mut state);
         drop(state);
         let backend = &shared.config.backend;
-        let result = match &task.kind {
+        let result = started.and_then(|inputs| match &task.kind {
             TaskKind::Launch(kernel) => {
                 let refs: Vec<&Buffer> = inputs.iter().collect();
                 backend.launch(kernel, &refs, &task.outputs)
             }
             TaskKind::Literal(host) => backend.upload(host).map(|b| vec![b]),
-        };
-        drop(inputs);
+        });
         state = shared.lock();
+        state.running -= 1;
+        state.running_tasks.remove(&id);
+        state.reserved -= task.outputs.iter().map(|o| o.nbytes() as u64).sum::<u64>();
         state.done += 1;
         match result {
             Err(e) => {
@@ -284,21 +360,32 @@ fn finish(
     }
     for (k, buffer) in outputs.into_iter().enumerate() {
         if state.reads[id as usize][k] > 0 {
-            state.held += buffer.nbytes() as u64;
+            match buffer {
+                Buffer::Host(_) => {
+                    state.held_values.insert((id, k as u32));
+                    state.held += buffer.nbytes() as u64;
+                }
+                Buffer::Device(_) => state.held_device += buffer.nbytes() as u64,
+            }
             state.values[id as usize][k] = Some(buffer);
         } else {
             backend.free(buffer);
         }
     }
-    state.peak = state.peak.max(state.held);
+    state.peak = state.peak.max(state.held + state.reserved);
+    state.peak_device = state.peak_device.max(state.held_device);
     for v in &task.inputs {
         let (t, o) = (v.task as usize, v.output as usize);
         state.reads[t][o] -= 1;
-        if state.reads[t][o] == 0
-            && let Some(buffer) = state.values[t][o].take()
-        {
-            state.held -= buffer.nbytes() as u64;
-            backend.free(buffer);
+        if state.reads[t][o] == 0 {
+            state.held_values.remove(&(v.task, v.output));
+            if let Some(buffer) = state.values[t][o].take() {
+                match buffer {
+                    Buffer::Host(_) => state.held -= buffer.nbytes() as u64,
+                    Buffer::Device(_) => state.held_device -= buffer.nbytes() as u64,
+                }
+                backend.free(buffer);
+            }
         }
     }
     for &d in &shared.dependents[id as usize] {

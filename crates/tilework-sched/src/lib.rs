@@ -4,13 +4,17 @@
 //! It drives devices only through `tilework_core::Backend`; it never runs kernels itself.
 #![warn(missing_docs)]
 
+mod admission;
 mod exec;
+mod placement;
 mod plan;
 mod plan_layout;
 mod plan_ops;
 mod report;
+mod spill;
 
-pub use exec::{ExecConfig, execute};
+pub use exec::{CancelToken, ExecConfig, execute};
+pub use placement::{Placement, PlacementStats, Policy};
 pub use plan::{Plan, PlannedArray, Sink, Task, TaskKind, ValueRef};
 pub use plan_ops::REDUCE_FAN_IN;
 pub use report::Report;

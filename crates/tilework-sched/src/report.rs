@@ -19,6 +19,8 @@ pub struct Report {
     pub peak_host_bytes: u64,
     /// Peak bytes held on a device.
     pub peak_device_bytes: u64,
+    /// Tasks that ran on the GPU (the rest ran on the CPU).
+    pub gpu_tasks: usize,
     /// Bytes copied host to device.
     pub bytes_h2d: u64,
     /// Bytes copied device to host.
@@ -49,6 +51,16 @@ impl fmt::Display for Report {
         )?;
         writeln!(f, "fused elementwise ops: {}", self.fused_ops)?;
         writeln!(f, "peak host bytes: {}", self.peak_host_bytes)?;
+        if self.gpu_tasks > 0 || self.peak_device_bytes > 0 {
+            writeln!(
+                f,
+                "gpu tasks: {}, peak device bytes: {}, copied host->device {} bytes, device->host {} bytes",
+                self.gpu_tasks, self.peak_device_bytes, self.bytes_h2d, self.bytes_d2h
+            )?;
+        }
+        if self.bytes_spilled > 0 {
+            writeln!(f, "spilled bytes: {}", self.bytes_spilled)?;
+        }
         write!(
             f,
             "time: optimize {:.3} ms, plan {:.3} ms, execute {:.3} ms, assemble {:.3} ms",

@@ -1,0 +1,78 @@
+//! Zarr arrays through `zarrs`: lazy chunk reads and atomic chunk writes.
+//!
+//! [`ZarrReader`] opens a Zarr v3 array (or a Zarr v2 array that `zarrs` can map onto v3) by
+//! reading its metadata only; each [`read`](tilework_core::ChunkReader::read) then decodes just
+//! the chunks that overlap the requested region. Chunks that were never written read as the
+//! array's fill value, as the Zarr specification says.
+//!
+//! [`ZarrWriter`] creates a Zarr v3 array and stores it chunk by chunk, from any number of threads.
+//! The metadata (`zarr.json`) is written before any chunk, and every value (metadata or chunk)
+//! goes to a temporary key next to its final one and is renamed into place
+//! ([`AtomicRenameStore`]), so an interrupted run leaves an array that opens, holds only complete
+//! chunks, and reports the chunks it lacks through [`ZarrReader::missing_chunks`].
+//!
+//! Supported dtypes: bool, uint8, int32, int64, uint32, float16, float32 and float64, always
+//! stored little-endian. Chunk grids must be regular.
+
+mod dtype;
+mod options;
+mod read;
+mod store;
+mod write;
+
+#[cfg(test)]
+mod tests;
+
+pub use options::{BloscCompressor, Codec, ZarrWriteOptions};
+pub use read::ZarrReader;
+pub use store::AtomicRenameStore;
+pub use write::ZarrWriter;
+pub use zarrs::storage::{ReadableListableStorage, ReadableWritableListableStorage};
+
+use crate::io_error;
+use tilework_core::Error;
+
+/// An [`Error::Io`] about one chunk: names the array, the chunk's grid index and its store key,
+/// so a corrupt or missing file can be found and removed by hand.
+fn chunk_error(
+    location: &str,
+    chunk_index: &[u64],
+    key: &zarrs::storage::StoreKey,
+    cause: impl std::fmt::Display,
+) -> Error {
+    io_error(
+        location,
+        format!("chunk {chunk_index:?} (key '{key}'): {cause}"),
+    )
+}
+
+/// Converts sizes from the Zarr side (`u64`) to the host side, failing instead of truncating on
+/// targets where `usize` is narrower.
+fn to_usize(values: &[u64], location: &str, what: &str) -> tilework_core::Result<Vec<usize>> {
+    values
+        .iter()
+        .map(|&value| {
+            usize::try_from(value).map_err(|_| {
+                io_error(
+                    location,
+                    format!("{what} {values:?} does not fit this platform's usize"),
+                )
+            })
+        })
+        .collect()
+}
+
+/// The bytes of an array of `shape` and `dtype`, when they fit in memory's address space
+/// (`isize::MAX`, ndarray's limit): anything larger must be refused before allocating, since
+/// ndarray panics on it.
+fn checked_nbytes(shape: &[usize], dtype: tilework_core::DType) -> Option<usize> {
+    shape
+        .iter()
+        .try_fold(dtype.size(), |bytes, &len| bytes.checked_mul(len))
+        .filter(|&bytes| isize::try_from(bytes).is_ok())
+}
+
+/// Widens host sizes to the `u64` that `zarrs` takes (lossless on every supported target).
+fn to_u64(values: &[usize]) -> Vec<u64> {
+    values.iter().map(|&value| value as u64).collect()
+}

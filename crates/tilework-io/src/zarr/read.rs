@@ -1,0 +1,323 @@
+//! [`ZarrReader`]: lazy, region-by-region reads of a Zarr array.
+
+use super::dtype::{SUPPORTED_DTYPES, dtype_of, scalar_of_fill_value};
+use super::{ReadableListableStorage, checked_nbytes, chunk_error, to_u64, to_usize};
+use crate::io_error;
+use ndarray::{ArrayD, ArrayViewD, Dimension, IxDyn, Slice};
+use std::collections::HashSet;
+use std::fmt;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+use tilework_core::{
+    ChunkReader, DType, Error, HostArray, HostElement, Region, Result, Scalar, with_dtype,
+};
+use zarrs::array::{Array, ArrayCreateError, ArrayMetadata, CodecOptions, ElementOwned};
+use zarrs::filesystem::FilesystemStore;
+use zarrs::metadata_ext::chunk_grid::regular::RegularChunkGridConfiguration;
+use zarrs::storage::{ReadableListableStorageTraits, StoreKey, StorePrefix};
+
+/// A Zarr array opened lazily: [`open`](Self::open) reads the metadata only, and each
+/// [`read`](ChunkReader::read) decodes just the chunks that overlap the region asked for.
+///
+/// Safe to share between threads; reads of different regions run in parallel.
+pub struct ZarrReader {
+    location: String,
+    array: Array<dyn ReadableListableStorageTraits>,
+    dtype: DType,
+    shape: Vec<usize>,
+    chunk_shape: Vec<usize>,
+    fill_value: Scalar,
+}
+
+impl fmt::Debug for ZarrReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ZarrReader")
+            .field("location", &self.location)
+            .field("dtype", &self.dtype)
+            .field("shape", &self.shape)
+            .field("chunk_shape", &self.chunk_shape)
+            .field("fill_value", &self.fill_value)
+            .finish()
+    }
+}
+
+impl ZarrReader {
+    /// Opens the Zarr array stored in directory `path`: a Zarr v3 array (`zarr.json`), or a
+    /// Zarr v2 array (`.zarray`) whose codecs `zarrs` can map onto v3. Reads only the metadata.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming `path` when it does not exist, is not a directory holding a Zarr
+    /// array, has metadata that cannot be parsed, an unsupported dtype (see the
+    /// [module docs](super)), or a chunk grid that is not regular.
+    pub fn open(path: impl AsRef<Path>) -> Result<ZarrReader> {
+        let path = path.as_ref();
+        let location = path.display().to_string();
+        match std::fs::metadata(path) {
+            Err(err) => {
+                return Err(io_error(
+                    &location,
+                    format!("cannot open Zarr array: {err}"),
+                ));
+            }
+            Ok(meta) if !meta.is_dir() => {
+                return Err(io_error(
+                    &location,
+                    "not a directory (a Zarr array is a directory holding zarr.json)",
+                ));
+            }
+            Ok(_) => {}
+        }
+        let store = FilesystemStore::new(path).map_err(|err| io_error(&location, err))?;
+        Self::open_at(Arc::new(store), "/", location)
+    }
+
+    /// Opens the array at `array_path` (e.g. `"/"` or `"/group/array"`) in any `zarrs` store.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open), naming `array_path`.
+    pub fn open_in_store(store: ReadableListableStorage, array_path: &str) -> Result<ZarrReader> {
+        Self::open_at(store, array_path, array_path.to_string())
+    }
+
+    fn open_at(
+        store: ReadableListableStorage,
+        array_path: &str,
+        location: String,
+    ) -> Result<ZarrReader> {
+        let array = Array::open(store, array_path).map_err(|err| open_error(err, &location))?;
+        let dtype = dtype_of(array.data_type(), &location)?;
+        let shape = to_usize(array.shape(), &location, "shape")?;
+        let chunk_shape = regular_chunk_shape(array.metadata(), &location)?;
+        if chunk_shape.len() != shape.len() {
+            return Err(io_error(
+                &location,
+                format!("chunk shape {chunk_shape:?} does not match shape {shape:?}"),
+            ));
+        }
+        if checked_nbytes(&chunk_shape, dtype).is_none() {
+            return Err(io_error(
+                &location,
+                format!("chunk shape {chunk_shape:?} is too large to hold in memory"),
+            ));
+        }
+        let fill_value = scalar_of_fill_value(array.fill_value(), dtype, &location)?;
+        Ok(ZarrReader {
+            location,
+            array,
+            dtype,
+            shape,
+            chunk_shape,
+            fill_value,
+        })
+    }
+
+    /// The array's shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The array's dtype.
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    /// The shape of every chunk (edge chunks are cut off at the array's end).
+    pub fn chunk_shape(&self) -> &[usize] {
+        &self.chunk_shape
+    }
+
+    /// The value that chunks never written read as.
+    pub fn fill_value(&self) -> Scalar {
+        self.fill_value
+    }
+
+    /// The chunk grid indices (C order) of the chunks that have no stored value, e.g. because an
+    /// interrupted write never reached them. They read as the fill value.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the store cannot be listed.
+    pub fn missing_chunks(&self) -> Result<Vec<Vec<usize>>> {
+        let path = self.array.path().as_str().trim_start_matches('/');
+        let prefix = if path.is_empty() {
+            StorePrefix::root()
+        } else {
+            StorePrefix::new(format!("{path}/")).map_err(|err| io_error(&self.location, err))?
+        };
+        let stored: HashSet<String> = self
+            .array
+            .storage()
+            .list_prefix(&prefix)
+            .map_err(|err| io_error(&self.location, format!("cannot list chunks: {err}")))?
+            .into_iter()
+            .map(|key| key.as_str().to_string())
+            .collect();
+        let grid_shape = to_usize(self.array.chunk_grid_shape(), &self.location, "chunk grid")?;
+        Ok(ndarray::indices(IxDyn(&grid_shape))
+            .into_iter()
+            .map(|index| index.slice().to_vec())
+            .filter(|index| !stored.contains(self.array.chunk_key(&to_u64(index)).as_str()))
+            .collect())
+    }
+
+    /// Checks that `region` lies inside the array.
+    fn check_region(&self, region: &Region) -> Result<()> {
+        let inside = region.start.len() == self.shape.len()
+            && region.shape.len() == self.shape.len()
+            && (0..self.shape.len()).all(|axis| {
+                region.start[axis]
+                    .checked_add(region.shape[axis])
+                    .is_some_and(|end| end <= self.shape[axis])
+            });
+        if !inside {
+            return Err(Error::bad_index(
+                "zarr read",
+                format!(
+                    "region start {:?} shape {:?} is outside zarr array {} of shape {:?}",
+                    region.start, region.shape, self.location, self.shape
+                ),
+            ));
+        }
+        if checked_nbytes(&region.shape, self.dtype).is_none() {
+            return Err(Error::bad_index(
+                "zarr read",
+                format!(
+                    "region shape {:?} of zarr array {} is too large to hold in memory",
+                    region.shape, self.location
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Decodes every chunk overlapping `region` whole and copies out the overlap.
+    ///
+    /// Chunks are decoded whole even for a small overlap: a partial decode of a raw (`bytes`)
+    /// chunk reads only the byte ranges it needs and would not notice a truncated file.
+    fn read_typed<T: HostElement + ElementOwned>(&self, region: &Region) -> Result<ArrayD<T>> {
+        let ndim = self.shape.len();
+        let fill = T::from_scalar(self.fill_value);
+        if region.shape.contains(&0) {
+            return Ok(ArrayD::from_elem(IxDyn(&region.shape), fill));
+        }
+        let first_chunk: Vec<usize> = (0..ndim)
+            .map(|axis| region.start[axis] / self.chunk_shape[axis])
+            .collect();
+        let chunk_counts: Vec<usize> = (0..ndim)
+            .map(|axis| {
+                let last = (region.start[axis] + region.shape[axis] - 1) / self.chunk_shape[axis];
+                last - first_chunk[axis] + 1
+            })
+            .collect();
+        let options = CodecOptions::default();
+        let mut out: Option<ArrayD<T>> = None;
+        for offset in ndarray::indices(IxDyn(&chunk_counts)) {
+            let chunk_index: Vec<u64> = (0..ndim)
+                .map(|axis| (first_chunk[axis] + offset[axis]) as u64)
+                .collect();
+            let chunk_start: Vec<usize> = (0..ndim)
+                .map(|axis| (first_chunk[axis] + offset[axis]) * self.chunk_shape[axis])
+                .collect();
+            // The overlap of the region and this chunk, in chunk and in region coordinates.
+            let in_chunk: Vec<Range<usize>> = (0..ndim)
+                .map(|axis| {
+                    let start = region.start[axis].max(chunk_start[axis]);
+                    let end = (region.start[axis] + region.shape[axis])
+                        .min(chunk_start[axis].saturating_add(self.chunk_shape[axis]));
+                    start - chunk_start[axis]..end - chunk_start[axis]
+                })
+                .collect();
+            let in_region: Vec<Range<usize>> = (0..ndim)
+                .map(|axis| {
+                    let start = chunk_start[axis] + in_chunk[axis].start - region.start[axis];
+                    start..start + in_chunk[axis].len()
+                })
+                .collect();
+            let key = self.array.chunk_key(&chunk_index);
+            let values: Vec<T> = self
+                .array
+                .retrieve_chunk_opt(&chunk_index, &options)
+                .map_err(|err| chunk_error(&self.location, &chunk_index, &key, err))?;
+            let decoded = values.len();
+            // Zarr stores edge chunks at full size, so every chunk has the grid's chunk shape.
+            let whole_chunk_wanted = chunk_counts.iter().all(|&count| count == 1)
+                && (0..ndim).all(|axis| in_chunk[axis] == (0..self.chunk_shape[axis]));
+            if whole_chunk_wanted {
+                return ArrayD::from_shape_vec(IxDyn(&self.chunk_shape), values)
+                    .map_err(|_| wrong_size(&self.location, &chunk_index, &key, decoded));
+            }
+            let chunk = ArrayViewD::from_shape(IxDyn(&self.chunk_shape), &values)
+                .map_err(|_| wrong_size(&self.location, &chunk_index, &key, decoded))?;
+            let piece =
+                chunk.slice_each_axis(|axis| Slice::from(in_chunk[axis.axis.index()].clone()));
+            out.get_or_insert_with(|| ArrayD::from_elem(IxDyn(&region.shape), fill))
+                .slice_each_axis_mut(|axis| Slice::from(in_region[axis.axis.index()].clone()))
+                .assign(&piece);
+        }
+        Ok(out.expect("a non-empty region overlaps at least one chunk"))
+    }
+}
+
+/// The error for a chunk that decoded to the wrong number of elements.
+fn wrong_size(location: &str, chunk_index: &[u64], key: &StoreKey, decoded: usize) -> Error {
+    chunk_error(
+        location,
+        chunk_index,
+        key,
+        format!("decoded {decoded} elements, which do not fill the chunk shape"),
+    )
+}
+
+impl ChunkReader for ZarrReader {
+    fn describe(&self) -> String {
+        format!("zarr array {}", self.location)
+    }
+
+    fn read(&self, region: &Region) -> Result<HostArray> {
+        self.check_region(region)?;
+        with_dtype!(self.dtype, T => self.read_typed::<T>(region).map(HostArray::from_array))
+    }
+}
+
+/// The chunk shape of a regular chunk grid.
+fn regular_chunk_shape(metadata: &ArrayMetadata, location: &str) -> Result<Vec<usize>> {
+    let chunk_shape: Vec<u64> = match metadata {
+        ArrayMetadata::V2(v2) => v2.chunks.iter().map(|size| size.get()).collect(),
+        ArrayMetadata::V3(v3) => {
+            let grid = &v3.chunk_grid;
+            if grid.name() != "regular" {
+                return Err(io_error(
+                    location,
+                    format!(
+                        "chunk grid '{}' is not supported (tilework reads regular grids)",
+                        grid.name()
+                    ),
+                ));
+            }
+            let configuration: RegularChunkGridConfiguration = grid
+                .to_typed_configuration()
+                .map_err(|err| io_error(location, format!("bad regular chunk grid: {err}")))?;
+            configuration
+                .chunk_shape
+                .iter()
+                .map(|size| size.get())
+                .collect()
+        }
+    };
+    to_usize(&chunk_shape, location, "chunk shape")
+}
+
+/// Explains why an array could not be opened.
+fn open_error(err: ArrayCreateError, location: &str) -> Error {
+    match err {
+        ArrayCreateError::MissingMetadata => io_error(
+            location,
+            "not a Zarr array (no zarr.json or .zarray metadata found)",
+        ),
+        ArrayCreateError::DataTypeCreateError(cause) => io_error(
+            location,
+            format!("unsupported dtype in {location}: {cause} ({SUPPORTED_DTYPES})"),
+        ),
+        other => io_error(location, format!("cannot open Zarr array: {other}")),
+    }
+}

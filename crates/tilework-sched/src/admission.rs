@@ -1,0 +1,149 @@
+//! Admission and spilling: which ready task starts next so that held memory stays within the host
+//! budget.
+//!
+//! A task may start when the bytes held, plus the outputs of running tasks, plus its own outputs
+//! (and any of its inputs that must come back from disk) fit the budget. When the task first in
+//! priority order does not fit, the first ready task that does fit runs instead (consumers free
+//! their inputs, so they usually fit); when none does, held values needed furthest in the future
+//! are spilled to disk until the first task fits. With nothing running, a task starts anyway, so
+//! a computation always progresses (`check_budget` has already refused tasks too large to ever
+//! fit).
+
+use crate::exec::{Shared, State};
+use std::cmp::Reverse;
+use tilework_core::{Buffer, Result};
+
+/// A task output: (task, output index).
+pub(crate) type ValueId = (u32, u32);
+
+impl Shared<'_> {
+    /// Bytes a task adds to the held memory when it starts: its outputs, plus its spilled inputs.
+    fn need(&self, state: &State, id: u32) -> u64 {
+        let task = &self.plan.tasks[id as usize];
+        let outputs: usize = task.outputs.iter().map(|o| o.nbytes()).sum();
+        let spilled: usize = task
+            .inputs
+            .iter()
+            .filter_map(|v| state.spilled.get(&(v.task, v.output)))
+            .map(|s| s.nbytes())
+            .sum();
+        (outputs + spilled) as u64
+    }
+
+    fn fits(&self, state: &State, need: u64) -> bool {
+        state.held + state.reserved + need <= self.config.host_budget
+    }
+
+    /// The next task to start, taken off the ready queue, or `None` when no ready task should
+    /// start now (the worker then leaves; finishing tasks start workers again).
+    ///
+    /// # Errors
+    /// A spill file that cannot be written.
+    pub(crate) fn pick(&self, state: &mut State) -> Result<Option<u32>> {
+        let Some(&Reverse((_, first))) = state.ready.peek() else {
+            return Ok(None);
+        };
+        if self.fits(state, self.need(state, first)) {
+            state.ready.pop();
+            return Ok(Some(first));
+        }
+        // Prefer any ready task that fits, in priority order.
+        let mut queued = std::mem::take(&mut state.ready).into_sorted_vec();
+        // `into_sorted_vec` of `Reverse` keys is descending in priority: the best is last.
+        let fitting = queued
+            .iter()
+            .rposition(|&Reverse((_, id))| self.fits(state, self.need(state, id)));
+        let chosen = fitting.map(|i| queued.remove(i).0.1);
+        state.ready = queued.into_iter().collect();
+        if chosen.is_some() {
+            return Ok(chosen);
+        }
+        self.make_room(state, first)?;
+        if self.fits(state, self.need(state, first)) || state.running == 0 {
+            state.ready.pop();
+            return Ok(Some(first));
+        }
+        Ok(None)
+    }
+
+    /// Spills held host values, furthest next use first, until task `id` fits or nothing more
+    /// can be spilled. Values a started task may still read, and the task's own inputs, stay.
+    fn make_room(&self, state: &mut State, id: u32) -> Result<()> {
+        let task = &self.plan.tasks[id as usize];
+        let need = self.need(state, id);
+        let mut candidates: Vec<(u32, usize, ValueId)> = state
+            .held_values
+            .iter()
+            .copied()
+            .filter(|v| !task.inputs.iter().any(|i| (i.task, i.output) == *v))
+            .filter_map(|v| {
+                let next = self.next_use(state, v)?;
+                let bytes = state.values[v.0 as usize][v.1 as usize]
+                    .as_ref()
+                    .and_then(Buffer::as_host)
+                    .map(|h| h.nbytes())?;
+                Some((next, bytes, v))
+            })
+            .collect();
+        // Furthest next use (then largest) last, so `pop` takes it.
+        candidates.sort_unstable();
+        while !self.fits(state, need) {
+            let Some((_, _, v)) = candidates.pop() else {
+                break;
+            };
+            let slot = &mut state.values[v.0 as usize][v.1 as usize];
+            let Some(Buffer::Host(host)) = slot.take() else {
+                continue;
+            };
+            let spilled = state.spill.write(&host)?;
+            state.held -= host.nbytes() as u64;
+            state.held_values.remove(&v);
+            state.spilled.insert(v, spilled);
+        }
+        Ok(())
+    }
+
+    /// Priority key of the earliest unstarted reader of `v` (`u32::MAX` for a value read only by
+    /// the caller at the end); `None` when a started task may still be reading it.
+    fn next_use(&self, state: &State, v: ValueId) -> Option<u32> {
+        let mut next = u32::MAX;
+        for &reader in &self.readers[v.0 as usize][v.1 as usize] {
+            if state.started[reader as usize] {
+                if state.running_tasks.contains(&reader) {
+                    return None;
+                }
+                continue;
+            }
+            next = next.min(self.keys[reader as usize]);
+        }
+        Some(next)
+    }
+
+    /// Marks `id` started: reserves its outputs and returns its inputs, reading spilled ones back.
+    ///
+    /// # Errors
+    /// A spill file that cannot be read.
+    pub(crate) fn start(&self, state: &mut State, id: u32) -> Result<Vec<Buffer>> {
+        let task = &self.plan.tasks[id as usize];
+        state.started[id as usize] = true;
+        state.running += 1;
+        state.running_tasks.insert(id);
+        state.reserved += task.outputs.iter().map(|o| o.nbytes() as u64).sum::<u64>();
+        let mut inputs = Vec::with_capacity(task.inputs.len());
+        for v in &task.inputs {
+            let key = (v.task, v.output);
+            if let Some(spilled) = state.spilled.remove(&key) {
+                let host = state.spill.read(&spilled)?;
+                state.held += host.nbytes() as u64;
+                state.held_values.insert(key);
+                state.values[v.task as usize][v.output as usize] = Some(Buffer::Host(host));
+            }
+            let value = state.values[v.task as usize][v.output as usize]
+                .clone()
+                .expect("inputs exist, in memory or spilled, before a task is ready");
+            inputs.push(value);
+        }
+        state.peak = state.peak.max(state.held + state.reserved);
+        Ok(inputs)
+    }
+}

@@ -1,0 +1,227 @@
+//! Placement: which device runs each task, and the transfers that choice implies.
+//!
+//! [`Placement`] is itself a [`Backend`], so the executor stays device-agnostic: it routes each
+//! launch to the accelerator or the CPU, moves inputs where the task runs, and counts tasks and
+//! bytes per direction for the [`Report`](crate::Report).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tilework_core::{
+    Backend, Buffer, BufferSpec, Caps, Error, HostArray, Kernel, MemoryInfo, Result,
+};
+
+/// Where tasks may run.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Policy {
+    /// Everything on the CPU.
+    Cpu,
+    /// Everything the accelerator can run goes there; the rest (host closures, storage, dtypes it
+    /// lacks) runs on the CPU.
+    Accelerator,
+    /// The accelerator for tasks it can run that are large enough or whose inputs already live
+    /// there; the CPU otherwise.
+    Auto,
+}
+
+/// Counters of what placement did.
+#[derive(Debug, Default)]
+pub struct PlacementStats {
+    /// Tasks run on the CPU.
+    pub cpu_tasks: AtomicU64,
+    /// Tasks run on the accelerator.
+    pub accelerator_tasks: AtomicU64,
+    /// Bytes copied host to device.
+    pub bytes_h2d: AtomicU64,
+    /// Bytes copied device to host.
+    pub bytes_d2h: AtomicU64,
+}
+
+/// Routes tasks between the CPU backend and an optional accelerator.
+pub struct Placement {
+    cpu: Arc<dyn Backend>,
+    accelerator: Option<Arc<dyn Backend>>,
+    /// Kernel families the accelerator implements.
+    accelerator_kernels: Vec<&'static str>,
+    policy: Policy,
+    /// Under [`Policy::Auto`], smaller tasks stay on the CPU (launch and transfer costs win).
+    min_accelerator_bytes: usize,
+    stats: Arc<PlacementStats>,
+}
+
+impl Placement {
+    /// A placement over `cpu` and, when present, `accelerator` (which implements the kernel
+    /// families `accelerator_kernels`).
+    pub fn new(
+        cpu: Arc<dyn Backend>,
+        accelerator: Option<(Arc<dyn Backend>, Vec<&'static str>)>,
+        policy: Policy,
+        min_accelerator_bytes: usize,
+    ) -> Placement {
+        let (accelerator, accelerator_kernels) = match accelerator {
+            Some((a, k)) => (Some(a), k),
+            None => (None, Vec::new()),
+        };
+        Placement {
+            cpu,
+            accelerator,
+            accelerator_kernels,
+            policy,
+            min_accelerator_bytes,
+            stats: Arc::default(),
+        }
+    }
+
+    /// The counters, shared with whoever reports them.
+    pub fn stats(&self) -> Arc<PlacementStats> {
+        self.stats.clone()
+    }
+
+    /// The accelerator, if any.
+    pub fn accelerator(&self) -> Option<&Arc<dyn Backend>> {
+        self.accelerator.as_ref()
+    }
+
+    /// The accelerator, when `kernel` should run there.
+    fn choose(
+        &self,
+        kernel: &Kernel,
+        inputs: &[&Buffer],
+        outputs: &[BufferSpec],
+    ) -> Option<&Arc<dyn Backend>> {
+        let accelerator = self.accelerator.as_ref()?;
+        if self.policy == Policy::Cpu || !self.accelerator_kernels.contains(&kernel.family()) {
+            return None;
+        }
+        let dtypes = &accelerator.caps().dtypes;
+        let input_dtypes = inputs.iter().map(|b| match b {
+            Buffer::Host(h) => h.dtype(),
+            Buffer::Device(d) => d.spec.dtype,
+        });
+        let all_supported = input_dtypes
+            .chain(outputs.iter().map(|s| s.dtype))
+            .all(|d| dtypes.contains(&d));
+        if !all_supported {
+            return None;
+        }
+        let too_big = outputs
+            .iter()
+            .chain(inputs.iter().filter_map(|b| match b {
+                Buffer::Device(d) => Some(&d.spec),
+                Buffer::Host(_) => None,
+            }))
+            .any(|s| s.nbytes() as u64 > accelerator.caps().max_buffer_bytes);
+        if too_big {
+            return None;
+        }
+        if self.policy == Policy::Auto {
+            let on_device = inputs.iter().any(|b| matches!(b, Buffer::Device(_)));
+            let bytes: usize = outputs.iter().map(BufferSpec::nbytes).sum();
+            if !on_device && bytes < self.min_accelerator_bytes {
+                return None;
+            }
+        }
+        Some(accelerator)
+    }
+
+    /// Host copies of `inputs` (downloading device-resident ones).
+    fn to_host(&self, inputs: &[&Buffer]) -> Result<Vec<Buffer>> {
+        inputs
+            .iter()
+            .map(|b| match b {
+                Buffer::Host(_) => Ok((*b).clone()),
+                Buffer::Device(_) => self.download(b).map(Buffer::Host),
+            })
+            .collect()
+    }
+}
+
+/// Whether `error` says the accelerator cannot run a kernel (so the CPU should).
+fn is_unsupported(error: &Error) -> bool {
+    matches!(error, Error::DTypeUnsupported { .. })
+}
+
+impl Backend for Placement {
+    fn caps(&self) -> &Caps {
+        match (&self.accelerator, self.policy) {
+            (Some(a), Policy::Accelerator) => a.caps(),
+            _ => self.cpu.caps(),
+        }
+    }
+
+    fn alloc(&self, spec: &BufferSpec) -> Result<Buffer> {
+        self.cpu.alloc(spec)
+    }
+
+    fn free(&self, buffer: Buffer) {
+        match (&buffer, &self.accelerator) {
+            (Buffer::Device(_), Some(a)) => a.free(buffer),
+            _ => self.cpu.free(buffer),
+        }
+    }
+
+    fn upload(&self, host: &HostArray) -> Result<Buffer> {
+        // Host data stays on the host until a task placed on the accelerator needs it.
+        self.cpu.upload(host)
+    }
+
+    fn download(&self, buffer: &Buffer) -> Result<HostArray> {
+        match (buffer, &self.accelerator) {
+            (Buffer::Host(h), _) => Ok(h.clone()),
+            (Buffer::Device(d), Some(a)) => {
+                let host = a.download(buffer)?;
+                self.stats
+                    .bytes_d2h
+                    .fetch_add(d.spec.nbytes() as u64, Ordering::Relaxed);
+                Ok(host)
+            }
+            (Buffer::Device(d), None) => Err(Error::Device(format!(
+                "device buffer {} but no accelerator is attached",
+                d.id
+            ))),
+        }
+    }
+
+    fn launch(
+        &self,
+        kernel: &Kernel,
+        inputs: &[&Buffer],
+        outputs: &[BufferSpec],
+    ) -> Result<Vec<Buffer>> {
+        if let Some(accelerator) = self.choose(kernel, inputs, outputs) {
+            match accelerator.launch(kernel, inputs, outputs) {
+                Ok(out) => {
+                    let uploaded: usize = inputs
+                        .iter()
+                        .filter_map(|b| b.as_host().map(HostArray::nbytes))
+                        .sum();
+                    self.stats
+                        .bytes_h2d
+                        .fetch_add(uploaded as u64, Ordering::Relaxed);
+                    self.stats.accelerator_tasks.fetch_add(1, Ordering::Relaxed);
+                    return Ok(out);
+                }
+                Err(e) if is_unsupported(&e) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let host = self.to_host(inputs)?;
+        let refs: Vec<&Buffer> = host.iter().collect();
+        let out = self.cpu.launch(kernel, &refs, outputs)?;
+        self.stats.cpu_tasks.fetch_add(1, Ordering::Relaxed);
+        Ok(out)
+    }
+
+    fn sync(&self) -> Result<()> {
+        if let Some(a) = &self.accelerator {
+            a.sync()?;
+        }
+        self.cpu.sync()
+    }
+
+    fn memory_info(&self) -> MemoryInfo {
+        match &self.accelerator {
+            Some(a) => a.memory_info(),
+            None => self.cpu.memory_info(),
+        }
+    }
+}

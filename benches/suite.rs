@@ -12,8 +12,12 @@
 //! Rates and ratios use the median time; the roofline uses the best pass, as STREAM does.
 //! `--json FILE` writes the same figures with the machine's description.
 
+#[path = "suite/gpu.rs"]
+mod gpu;
 #[path = "suite/machine.rs"]
 mod machine;
+#[path = "suite/ooc.rs"]
+mod ooc;
 #[path = "suite/roofline.rs"]
 mod roofline;
 #[path = "suite/workloads.rs"]
@@ -38,7 +42,6 @@ const WORKLOADS: [&str; 10] = [
     "overhead_per_task",
     "ooc_mean_std",
 ];
-const OOC_SKIPPED: &str = "needs tilework-io, issue 6";
 
 struct Args {
     device: Device,
@@ -46,10 +49,17 @@ struct Args {
     json: Option<PathBuf>,
     reps: Option<usize>,
     only: Option<Vec<String>>,
+    /// Bytes of the out-of-core array (default 2 GB small, 30 GB full).
+    ooc_size: Option<u64>,
+    /// Host budget of the out-of-core workload.
+    ooc_budget: u64,
+    /// Where the out-of-core array is written.
+    ooc_dir: PathBuf,
 }
 
 const USAGE: &str = "usage: cargo bench --bench suite -- [--device cpu|gpu|auto] \
-                     [--size small|full] [--json FILE] [--reps N] [--only NAME,NAME...]";
+                     [--size small|full] [--json FILE] [--reps N] [--only NAME,NAME...] \
+                     [--ooc-size 2GB] [--ooc-budget 256MiB] [--ooc-dir target/ooc]";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
@@ -58,6 +68,9 @@ fn parse_args() -> Result<Args, String> {
         json: None,
         reps: None,
         only: None,
+        ooc_size: None,
+        ooc_budget: 256 << 20,
+        ooc_dir: PathBuf::from("target/ooc"),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -94,6 +107,13 @@ fn parse_args() -> Result<Args, String> {
                 }
                 args.only = Some(names);
             }
+            "--ooc-size" => {
+                args.ooc_size = Some(tilework::parse_bytes(&value()?).map_err(|e| e.to_string())?)
+            }
+            "--ooc-budget" => {
+                args.ooc_budget = tilework::parse_bytes(&value()?).map_err(|e| e.to_string())?
+            }
+            "--ooc-dir" => args.ooc_dir = PathBuf::from(value()?),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -215,8 +235,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // This build has only the CPU backend, so `auto` runs there. Report the device that ran.
-    let device = "cpu";
+    // `auto` uses a hardware GPU when there is one: report the device that ran.
+    let device = if ctx.gpu().is_some() { "gpu" } else { "cpu" };
     let size = if args.small { "small" } else { "full" };
     let wanted = |name: &str| {
         args.only
@@ -254,10 +274,34 @@ fn main() -> ExitCode {
     drop(pool);
     let peak_text: Vec<String> = peaks.iter().map(|(i, g)| format!("{g:.1} ({i})")).collect();
     println!(
-        "roofline: triad {triad:.1} GB/s (3 x 2^{} f64, best pass), peak FMA f32 GFLOP/s: {}\n",
+        "roofline: triad {triad:.1} GB/s (3 x 2^{} f64, best pass), peak FMA f32 GFLOP/s: {}",
         triad_n.trailing_zeros(),
         peak_text.join(", ")
     );
+    // On a GPU the ratios are to the device's own copy bandwidth and FMA peak, measured now.
+    let gpu_roofline = match ctx.gpu() {
+        Some(name) => match gpu::roofline(args.small) {
+            Ok(r) => {
+                println!("gpu {name}: {}", r.describe());
+                Some(r)
+            }
+            Err(e) => {
+                eprintln!("cannot measure the GPU roofline: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
+    let (triad, fma) = gpu_roofline
+        .as_ref()
+        .map_or((triad, fma), |r| (r.copy_gbps, r.fma_gflops));
+    if gpu_roofline.is_some() {
+        println!(
+            "GPU workload times are wall times of whole computations: they include copying the \
+             inputs to the device and the results back"
+        );
+    }
+    println!();
 
     if args.small {
         println!("small inputs (64 MiB) may sit in the last-level cache: ratios above 1 are cache");
@@ -314,7 +358,14 @@ fn main() -> ExitCode {
         record("overhead_per_task", outcome.map(|o| vec![o]));
     }
     if wanted("ooc_mean_std") {
-        println!("ooc_mean_std: skipped ({OOC_SKIPPED})");
+        let default_size = if args.small {
+            2_000_000_000
+        } else {
+            30_000_000_000
+        };
+        let size = args.ooc_size.unwrap_or(default_size);
+        let outcome = ooc::ooc_mean_std(&bench(3), size, args.ooc_budget, &args.ooc_dir);
+        record("ooc_mean_std", outcome.map(|o| vec![o]));
     }
     // Other processes on a shared machine skew every figure: say how much CPU they took.
     let others = ticks
@@ -333,13 +384,7 @@ fn main() -> ExitCode {
     }
 
     if let Some(path) = &args.json {
-        let mut skipped = Vec::new();
-        if wanted("ooc_mean_std") {
-            skipped.push(Json::Obj(vec![
-                ("workload", Json::str("ooc_mean_std")),
-                ("reason", Json::str(OOC_SKIPPED)),
-            ]));
-        }
+        let skipped: Vec<Json> = Vec::new();
         let report = Json::Obj(vec![
             ("date_utc", Json::str(machine::utc_now())),
             ("machine", machine.to_json()),
@@ -360,6 +405,12 @@ fn main() -> ExitCode {
                         ),
                     ),
                     ("triad_bytes", Json::Num((3 * 8 * triad_n) as f64)),
+                    (
+                        "gpu",
+                        gpu_roofline
+                            .as_ref()
+                            .map_or(Json::Null, gpu::GpuRoofline::to_json),
+                    ),
                 ]),
             ),
             (

@@ -155,6 +155,7 @@ fn run(args: &Args) -> AnyResult<()> {
         return Err("--size must be positive and --alpha in (0, 0.25] (stability)".into());
     }
     let ctx = Context::builder().device(args.device).build()?;
+    common::cancel_on_ctrl_c(&ctx);
     std::fs::create_dir_all(&args.out)?;
     let (n, boundary) = (args.size, args.boundary.boundary());
     let u0 = initial(&ctx, n, args.chunk)?.persist()?;

@@ -174,6 +174,7 @@ fn run(args: &Args) -> AnyResult<()> {
         return Err("--size must be at least 3 and --density in [0, 1]".into());
     }
     let ctx = Context::builder().device(args.device).build()?;
+    common::cancel_on_ctrl_c(&ctx);
     std::fs::create_dir_all(&args.out)?;
     let (n, boundary) = (args.size, args.boundary.boundary());
     let board = soup(&ctx, n, args.density, args.seed, args.chunk)?.persist()?;

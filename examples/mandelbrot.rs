@@ -121,6 +121,7 @@ fn run(args: &Args) -> AnyResult<()> {
         .device(args.device)
         .progress(true)
         .build()?;
+    common::cancel_on_ctrl_c(&ctx);
     std::fs::create_dir_all(&args.out)?;
     let view = View {
         centre: (args.x, args.y),

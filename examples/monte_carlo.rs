@@ -192,6 +192,7 @@ fn run(args: &Args) -> AnyResult<()> {
         .device(args.device)
         .progress(true)
         .build()?;
+    common::cancel_on_ctrl_c(&ctx);
     std::fs::create_dir_all(&args.out)?;
     let (n, chunk) = (args.samples, args.chunk);
     let rng = ctx.rng(args.seed);

@@ -196,6 +196,7 @@ fn run(args: &Args) -> AnyResult<()> {
         return Err("--n must be at least 2, --eps and --dt positive".into());
     }
     let ctx = Context::builder().device(args.device).build()?;
+    common::cancel_on_ctrl_c(&ctx);
     std::fs::create_dir_all(&args.out)?;
     let b = two_discs(&ctx, args.n, args.seed, args.chunk)?;
     let energy0 = energy(&b, args.eps)?;

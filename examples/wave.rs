@@ -152,6 +152,7 @@ fn run(args: &Args) -> AnyResult<()> {
         return Err("--size must be at least 3 and --courant in (0, 0.707] (stability)".into());
     }
     let ctx = Context::builder().device(args.device).build()?;
+    common::cancel_on_ctrl_c(&ctx);
     std::fs::create_dir_all(&args.out)?;
     let (n, c2, boundary) = (
         args.size,

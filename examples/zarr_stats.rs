@@ -95,6 +95,7 @@ fn run(args: &Args) -> AnyResult<()> {
         .host_memory(args.host_memory)
         .progress(true)
         .build()?;
+    common::cancel_on_ctrl_c(&ctx);
     let columns = args.columns.max(1);
     let rows = (args.size / 4 / columns as u64).max(1) as usize;
     if !args.reuse {

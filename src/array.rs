@@ -271,7 +271,14 @@ pub fn compute_all(ctx: &Context, arrays: &[Array]) -> Result<(Vec<HostArray>, R
         .into_iter()
         .zip(&grids)
         .zip(arrays)
-        .map(|((bufs, grid), array)| assemble(ctx, array.dtype(), grid, bufs))
+        .map(|((bufs, grid), array)| {
+            report.bytes_d2h += bufs
+                .iter()
+                .filter(|b| matches!(b, Buffer::Device(_)))
+                .map(|b| b.nbytes() as u64)
+                .sum::<u64>();
+            assemble(ctx, array.dtype(), grid, bufs)
+        })
         .collect::<Result<Vec<_>>>()?;
     report.assemble_s = start.elapsed().as_secs_f64();
     Ok((out, report))

@@ -151,9 +151,17 @@ pub struct ContextBuilder {
     device_memory: Option<u64>,
     spill_dir: Option<PathBuf>,
     progress: bool,
+    gpu_adapter: Option<String>,
 }
 
 impl ContextBuilder {
+    /// Uses only a GPU adapter whose name contains `name` (case-insensitive), e.g. `"H100"`;
+    /// also read from `TILEWORK_GPU_ADAPTER`.
+    pub fn gpu_adapter(mut self, name: &str) -> Self {
+        self.gpu_adapter = Some(name.to_string());
+        self
+    }
+
     /// Worker threads (default: all cores).
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = Some(threads);
@@ -228,13 +236,8 @@ impl ContextBuilder {
                 .map(|n| n.get())
                 .unwrap_or(1),
         };
-        if device == Device::Gpu {
-            return Err(Error::Device(
-                "Device::Gpu was requested, but this build of tilework has no GPU backend yet; \
-                 use Device::Auto or Device::Cpu"
-                    .into(),
-            ));
-        }
+        let adapter = self.gpu_adapter.or_else(|| env("TILEWORK_GPU_ADAPTER"));
+        let devices = crate::devices::open(device, adapter, device_memory)?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("tilework-{i}"))
@@ -242,9 +245,9 @@ impl ContextBuilder {
             .map_err(|e| Error::Device(format!("cannot start {threads} worker threads: {e}")))?;
         Ok(Context {
             inner: Arc::new(Inner {
-                backend: Arc::new(tilework_cpu::CpuBackend::new()),
-                placement: None,
-                gpu: None,
+                backend: devices.backend,
+                placement: devices.stats,
+                gpu: devices.gpu,
                 pool: Arc::new(pool),
                 device,
                 host_memory,

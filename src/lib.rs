@@ -28,6 +28,7 @@ mod array;
 mod blocks;
 mod context;
 mod creation;
+mod devices;
 mod elementwise;
 mod layout;
 mod linalg;
@@ -50,6 +51,8 @@ pub use tilework_core::{
     ReduceOp, Result, Scalar, ScanOp, UnaryOp,
 };
 pub use tilework_sched::{CancelToken, Report};
+/// The GPU adapter wgpu would open (name, API, kind, features), without opening it.
+pub use tilework_wgpu::{AdapterSummary, probe as gpu_adapter};
 
 /// Storage formats: Zarr v3 and `.npy` readers and writers, and Zarr write options
 /// ([`Context::from_zarr`], [`Array::to_zarr`], [`Context::from_npy`], [`Array::to_npy`]).

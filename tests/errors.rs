@@ -82,9 +82,21 @@ fn bad_input_is_an_error(ctx: &Context) -> Result<()> {
 #[test]
 fn contexts_reject_bad_settings() {
     assert!(Context::builder().threads(0).build().is_err());
-    let gpu = Context::builder().device(Device::Gpu).build();
-    let err = gpu.expect_err("no GPU backend in this build");
-    assert!(err.to_string().contains("GPU"), "{err}");
+    // A GPU that does not exist: the error says what was looked for and how to get a driver.
+    let gpu = Context::builder()
+        .device(Device::Gpu)
+        .gpu_adapter("no adapter is called this")
+        .build();
+    let err = gpu.expect_err("no such adapter");
+    let text = err.to_string();
+    assert!(text.contains("no adapter is called this"), "{text}");
+    assert!(text.contains("mesa-vulkan-drivers"), "{text}");
+    // Under Auto the same request falls back to the CPU.
+    let auto = Context::builder()
+        .gpu_adapter("no adapter is called this")
+        .build()
+        .expect("Auto falls back to the CPU");
+    assert!(auto.gpu().is_none());
     assert!("tpu".parse::<Device>().is_err());
 }
 

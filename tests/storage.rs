@@ -392,3 +392,97 @@ fn numpy_dtype(dtype: DType) -> &'static str {
         DType::F64 => "<f8",
     }
 }
+
+const FULL_DISK_ENV: &str = "TILEWORK_TEST_FULL_DISK_DIR";
+
+/// 4 MiB in two 2 MiB chunks: zeros (which compress to almost nothing) and noise (which does not).
+fn half_noise(ctx: &Context) -> Result<Array> {
+    let zeros = ctx.zeros(&[512, 1024], DType::F32, [512, 1024])?;
+    let noise = ctx
+        .rng(1)
+        .uniform(&[512, 1024], 0.0, 1.0, DType::F32, [512, 1024])?;
+    concatenate(&[&zeros, &noise], 0)
+}
+
+/// Run only as the child of `a_full_disk_fails_cleanly`: files in this process may not grow
+/// past 1 MiB, as on a nearly full disk.
+#[test]
+#[ignore = "child process of a_full_disk_fails_cleanly"]
+fn child_writes_onto_a_full_disk() -> Result<()> {
+    let dir = PathBuf::from(std::env::var(FULL_DISK_ENV).expect("run by the parent test"));
+    // SAFETY: plain libc calls on this process's own limits, before any file is written; the
+    // signal is ignored so that writes past the limit fail with EFBIG instead of killing us.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+        let limit = libc::rlimit {
+            rlim_cur: 1 << 20,
+            rlim_max: 1 << 20,
+        };
+        assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &limit), 0);
+    }
+    let ctx = Context::builder().threads(2).build()?;
+    let x = half_noise(&ctx)?;
+    let npy = x.to_npy(dir.join("x.npy")).expect_err("4 MiB cannot fit");
+    println!("NPY_ERROR {npy}");
+    // The zero chunk compresses below the limit, the noise chunk does not.
+    let options = ZarrWriteOptions::default();
+    let zarr = x
+        .to_zarr(dir.join("x.zarr"), &options)
+        .expect_err("4 MiB cannot fit");
+    println!("ZARR_ERROR {zarr}");
+    Ok(())
+}
+
+#[test]
+fn a_full_disk_fails_cleanly() -> Result<()> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "child_writes_onto_a_full_disk",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env(FULL_DISK_ENV, dir.path())
+        .output()
+        .expect("run the child");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let npy = stdout
+        .lines()
+        .find_map(|l| l.split_once("NPY_ERROR "))
+        .map(|(_, e)| e);
+    let npy = npy.unwrap_or_else(|| panic!("no npy error in {stdout}"));
+    assert!(npy.contains("x.npy"), "{npy}");
+    let zarr = stdout
+        .lines()
+        .find_map(|l| l.split_once("ZARR_ERROR "))
+        .map(|(_, e)| e);
+    let zarr = zarr.unwrap_or_else(|| panic!("no zarr error in {stdout}"));
+    assert!(zarr.contains("x.zarr") && zarr.contains("chunk"), "{zarr}");
+    // Nothing half-written: no .npy (nor its temp file), and every stored chunk is whole.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["x.zarr".to_string()], "{names:?}");
+    let reader = ZarrReader::open(dir.path().join("x.zarr"))?;
+    assert_eq!(
+        reader.missing_chunks()?,
+        vec![vec![1, 0]],
+        "the noise chunk did not fit"
+    );
+    let zeros = Region {
+        start: [0, 0].into_iter().collect(),
+        shape: [512, 1024].into_iter().collect(),
+    };
+    let want = half_noise(&common::cpu())?
+        .slice(&s![..512, ..])?
+        .compute()?;
+    assert_eq!(reader.read(&zeros)?, want, "the zero chunk is whole");
+    Ok(())
+}

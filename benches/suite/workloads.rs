@@ -55,7 +55,7 @@ impl Bench {
     }
 
     /// One untimed warm-up run, then `reps` timed runs; the warm-up's value is returned.
-    fn time<T>(&self, mut run: impl FnMut() -> Result<T>) -> Result<(Vec<f64>, T)> {
+    pub(crate) fn time<T>(&self, mut run: impl FnMut() -> Result<T>) -> Result<(Vec<f64>, T)> {
         let value = run()?;
         let mut times = Vec::with_capacity(self.reps);
         for _ in 0..self.reps {

@@ -101,6 +101,16 @@ pub(crate) fn progress_bar(len: usize, unit: &str) -> AnyResult<ProgressBar> {
     Ok(bar)
 }
 
+/// Makes Ctrl-C cancel the context's computations: running tasks finish, spill files are
+/// removed, any store being written keeps only complete chunks, and the example exits with
+/// "cancelled". A second Ctrl-C is not needed.
+pub(crate) fn cancel_on_ctrl_c(ctx: &tilework::Context) {
+    let token = ctx.cancel_token().clone();
+    if let Err(e) = ctrlc::set_handler(move || token.cancel()) {
+        eprintln!("Ctrl-C will not cancel cleanly: {e}");
+    }
+}
+
 /// Lower-case name of a `Debug` value (`Device::Auto` -> "auto").
 pub(crate) fn name(value: &dyn std::fmt::Debug) -> String {
     format!("{value:?}").to_lowercase()

@@ -14,6 +14,23 @@ pub fn cpu() -> Context {
         .expect("a CPU context always builds")
 }
 
+/// A context on the GPU (`Device::Gpu`: everything the GPU can run runs there, the rest on the
+/// CPU), or `None` with the reason printed when no adapter exists. Under `TILEWORK_REQUIRE_GPU=1`
+/// (set by CI, which installs Mesa's software Vulkan driver) a missing GPU fails the test instead.
+pub fn gpu() -> Option<Context> {
+    match Context::builder().threads(2).device(Device::Gpu).build() {
+        Ok(ctx) => Some(ctx),
+        Err(e) => {
+            assert!(
+                std::env::var("TILEWORK_REQUIRE_GPU").as_deref() != Ok("1"),
+                "TILEWORK_REQUIRE_GPU=1, but no GPU context: {e}"
+            );
+            eprintln!("skipping GPU test: {e}");
+            None
+        }
+    }
+}
+
 /// Stamps one conformance test `fn(&Context) -> Result<()>` for every device.
 #[macro_export]
 macro_rules! conformance {
@@ -23,6 +40,17 @@ macro_rules! conformance {
                 #[test]
                 fn $name() -> tilework::Result<()> {
                     super::$name(&$crate::common::cpu())
+                }
+            )*
+        }
+        mod gpu {
+            $(
+                #[test]
+                fn $name() -> tilework::Result<()> {
+                    match $crate::common::gpu() {
+                        Some(ctx) => super::$name(&ctx),
+                        None => Ok(()),
+                    }
                 }
             )*
         }

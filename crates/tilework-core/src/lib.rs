@@ -12,6 +12,7 @@ pub mod error;
 pub mod expr;
 pub mod host;
 pub mod kernel;
+pub mod kernel_checks;
 pub mod op;
 pub mod optimize;
 pub mod random;

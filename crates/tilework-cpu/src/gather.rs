@@ -3,10 +3,11 @@
 //! strided copy assembles the halo-extended blocks of `Overlap`.
 
 use crate::num::{Elem, slice_of, standard, to_host};
+#[cfg(test)]
+use tilework_core::AxisMap;
+use tilework_core::kernel_checks::{check_piece_inside, piece_strides};
 use tilework_core::shape::{c_strides, numel};
-use tilework_core::{
-    AxisMap, BufferSpec, Element, Error, HostArray, Piece, Result, Scalar, with_dtype,
-};
+use tilework_core::{BufferSpec, Element, Error, HostArray, Piece, Result, Scalar, with_dtype};
 
 /// Runs a `Gather` kernel: the output starts as `fill` (zero when `None`), then each piece is
 /// copied in, in order.
@@ -30,62 +31,6 @@ pub(crate) fn gather(
     })
 }
 
-fn bad_piece(detail: String) -> Error {
-    Error::Device(format!("gather: {detail}"))
-}
-
-/// Where a piece reads: the input offset of its first element and the input stride (elements,
-/// possibly negative or 0) per step along each output axis of the piece.
-fn source_strides(piece: &Piece, in_shape: &[usize], rank: usize) -> Result<(usize, Vec<isize>)> {
-    if piece.in_axes.len() != in_shape.len() {
-        return Err(bad_piece(format!(
-            "{} axis maps for an input of rank {}",
-            piece.in_axes.len(),
-            in_shape.len()
-        )));
-    }
-    let in_strides = c_strides(in_shape);
-    let mut base: isize = 0;
-    let mut strides = vec![0isize; rank];
-    for (a, map) in piece.in_axes.iter().enumerate() {
-        let (dim, stride) = (in_shape[a] as isize, in_strides[a] as isize);
-        let (first, last) = match *map {
-            AxisMap::Fixed(c) => (c as isize, c as isize),
-            AxisMap::Affine {
-                out_axis,
-                start,
-                step,
-            } => {
-                let len = *piece.out_shape.get(out_axis).ok_or_else(|| {
-                    bad_piece(format!("axis map names output axis {out_axis} of {rank}"))
-                })? as isize;
-                // A length-1 axis never steps, so its (possibly huge) step is irrelevant.
-                let step = if len > 1 { step } else { 0 };
-                strides[out_axis] = step
-                    .checked_mul(stride)
-                    .and_then(|d| strides[out_axis].checked_add(d))
-                    .ok_or_else(|| bad_piece("affine map overflows".into()))?;
-                let last = step
-                    .checked_mul(len - 1)
-                    .and_then(|d| start.checked_add(d))
-                    .ok_or_else(|| bad_piece("affine map overflows".into()))?;
-                (start, last)
-            }
-        };
-        if !(0..dim).contains(&first) || !(0..dim).contains(&last) {
-            return Err(bad_piece(format!(
-                "axis {a} map {map:?} leaves 0..{dim} for piece {:?}",
-                piece.out_shape.as_slice()
-            )));
-        }
-        base += match *map {
-            AxisMap::Fixed(c) => c as isize,
-            AxisMap::Affine { start, .. } => start,
-        } * stride;
-    }
-    Ok((base as usize, strides))
-}
-
 /// Copies one piece of `src` into `out` (C order, shape `out_shape`), validating every index
 /// first so that bad pieces are errors, not panics.
 pub(crate) fn apply_piece<T: Elem>(
@@ -95,25 +40,12 @@ pub(crate) fn apply_piece<T: Elem>(
     out: &mut [T],
 ) -> Result<()> {
     let rank = out_shape.len();
-    let inside = piece.out_start.len() == rank
-        && piece.out_shape.len() == rank
-        && (0..rank).all(|a| {
-            piece.out_start[a]
-                .checked_add(piece.out_shape[a])
-                .is_some_and(|end| end <= out_shape[a])
-        });
-    if !inside {
-        return Err(bad_piece(format!(
-            "piece at {:?} of shape {:?} outside a block of {out_shape:?}",
-            piece.out_start.as_slice(),
-            piece.out_shape.as_slice()
-        )));
-    }
+    check_piece_inside("gather", piece, out_shape)?;
     if numel(&piece.out_shape) == 0 {
         return Ok(());
     }
     let data = slice_of::<T>(src)?;
-    let (sbase, sstrides) = source_strides(piece, &src.shape(), rank)?;
+    let (sbase, sstrides) = piece_strides("gather", piece, &src.shape())?;
     let dstrides = c_strides(out_shape);
     let dbase: usize = piece
         .out_start

@@ -5,6 +5,7 @@
 //! and every cut is one `copy_from_slice`.
 
 use crate::num::{Elem, slice_of, standard, to_host};
+use tilework_core::kernel_checks::{check_reshape_input, check_reshape_output};
 use tilework_core::shape::{c_strides, numel};
 use tilework_core::{BufferSpec, Error, HostArray, Region, Result, Shape, with_dtype};
 
@@ -32,16 +33,6 @@ fn region_1d(r: &Region) -> Region {
     }
 }
 
-fn fits(r: &Region, shape: &[usize]) -> bool {
-    r.start.len() == shape.len()
-        && r.shape.len() == shape.len()
-        && (0..shape.len()).all(|a| {
-            r.start[a]
-                .checked_add(r.shape[a])
-                .is_some_and(|e| e <= shape[a])
-        })
-}
-
 /// Runs a `Reshape` kernel.
 pub(crate) fn reshape(
     in_shape: &[usize],
@@ -56,26 +47,16 @@ pub(crate) fn reshape(
             "{in_shape:?} and {out_shape:?} differ in size"
         )));
     }
-    if !fits(out_region, out_shape) || spec.shape != out_region.shape {
-        return Err(bad(format!(
-            "output block {out_region:?} does not fit {out_shape:?} / {:?}",
-            spec.shape
-        )));
-    }
-    if in_regions.len() != inputs.len() {
-        return Err(bad(format!(
-            "{} regions for {} inputs",
-            in_regions.len(),
-            inputs.len()
-        )));
-    }
+    check_reshape_output(
+        "reshape",
+        out_shape,
+        out_region,
+        &spec.shape,
+        in_regions,
+        inputs.len(),
+    )?;
     for (r, h) in in_regions.iter().zip(inputs) {
-        if !fits(r, in_shape) || h.shape() != r.shape {
-            return Err(bad(format!(
-                "input block {:?} does not match region {r:?}",
-                h.shape()
-            )));
-        }
+        check_reshape_input("reshape", in_shape, r, &h.shape())?;
     }
     let inputs: Vec<HostArray> = inputs.iter().map(|h| standard(h)).collect();
     let (in_shape, out_shape) = (at_least_1d(in_shape), at_least_1d(out_shape));

@@ -9,6 +9,7 @@ use half::f16;
 use rayon::prelude::*;
 use std::f32::consts::TAU as TAU32;
 use std::f64::consts::TAU as TAU64;
+use tilework_core::kernel_checks::{check_chunk, region_fits};
 use tilework_core::random::{philox_words, unit_f32, unit_f64};
 use tilework_core::shape::{c_strides, numel};
 use tilework_core::{
@@ -53,30 +54,6 @@ pub(crate) fn run(kernel: &Kernel, spec: &BufferSpec) -> Result<HostArray> {
             "cpu: {} is not a source kernel",
             other.family()
         ))),
-    }
-}
-
-/// Checks that a chunk of `shape` at `chunk_start` lies inside `global_shape`.
-fn check_chunk(
-    op: &'static str,
-    shape: &[usize],
-    chunk_start: &[usize],
-    global: &[usize],
-) -> Result<()> {
-    let fits = chunk_start.len() == shape.len()
-        && global.len() == shape.len()
-        && shape
-            .iter()
-            .zip(chunk_start)
-            .zip(global)
-            .all(|((&n, &s), &g)| s.checked_add(n).is_some_and(|end| end <= g));
-    if fits {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            op,
-            format!("chunk {shape:?} at {chunk_start:?} does not fit in {global:?}"),
-        ))
     }
 }
 
@@ -235,12 +212,7 @@ fn real(
 /// Copies `region` out of `data` (standard layout).
 pub(crate) fn host_slice(data: &HostArray, region: &Region) -> Result<HostArray> {
     let shape = data.shape();
-    let fits = region.start.len() == shape.len()
-        && region.shape.len() == shape.len()
-        && (0..shape.len()).all(|a| {
-            (region.start[a].checked_add(region.shape[a])).is_some_and(|end| end <= shape[a])
-        });
-    if !fits {
+    if !region_fits(&region.start, &region.shape, &shape) {
         return Err(Error::bad_index(
             "host_slice",
             format!(

@@ -4,8 +4,8 @@
 //! launch to the accelerator or the CPU, moves inputs where the task runs, and counts tasks and
 //! bytes per direction for the [`Report`](crate::Report).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use tilework_core::{
     Backend, Buffer, BufferSpec, Caps, Error, HostArray, Kernel, MemoryInfo, Result,
 };
@@ -45,6 +45,10 @@ pub struct Placement {
     policy: Policy,
     /// Under [`Policy::Auto`], smaller tasks stay on the CPU (launch and transfer costs win).
     min_accelerator_bytes: usize,
+    /// Bytes the accelerator may hold at once (chunk values plus a running task's buffers).
+    device_budget: Option<u64>,
+    /// Bytes of accelerator buffers alive now (values and running tasks' reservations).
+    device_live: Mutex<u64>,
     stats: Arc<PlacementStats>,
 }
 
@@ -67,8 +71,38 @@ impl Placement {
             accelerator_kernels,
             policy,
             min_accelerator_bytes,
+            device_budget: None,
+            device_live: Mutex::new(0),
             stats: Arc::default(),
         }
+    }
+
+    /// Caps the bytes the accelerator holds at once. A task whose buffers would not fit beside the
+    /// values already there runs on the CPU instead, so the cap always holds.
+    pub fn with_device_budget(mut self, budget: Option<u64>) -> Placement {
+        self.device_budget = budget;
+        self
+    }
+
+    fn live(&self) -> std::sync::MutexGuard<'_, u64> {
+        self.device_live.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Reserves `bytes` of the device budget, or says they do not fit.
+    fn reserve(&self, bytes: u64) -> bool {
+        let mut live = self.live();
+        match self.device_budget {
+            Some(budget) if *live + bytes > budget => false,
+            _ => {
+                *live += bytes;
+                true
+            }
+        }
+    }
+
+    fn release(&self, bytes: u64) {
+        let mut live = self.live();
+        *live = live.saturating_sub(bytes);
     }
 
     /// The counters, shared with whoever reports them.
@@ -154,7 +188,10 @@ impl Backend for Placement {
 
     fn free(&self, buffer: Buffer) {
         match (&buffer, &self.accelerator) {
-            (Buffer::Device(_), Some(a)) => a.free(buffer),
+            (Buffer::Device(d), Some(a)) => {
+                self.release(d.spec.nbytes() as u64);
+                a.free(buffer);
+            }
             _ => self.cpu.free(buffer),
         }
     }
@@ -187,16 +224,24 @@ impl Backend for Placement {
         inputs: &[&Buffer],
         outputs: &[BufferSpec],
     ) -> Result<Vec<Buffer>> {
-        if let Some(accelerator) = self.choose(kernel, inputs, outputs) {
-            match accelerator.launch(kernel, inputs, outputs) {
+        let uploaded: u64 = inputs
+            .iter()
+            .filter_map(|b| b.as_host().map(|h| h.nbytes() as u64))
+            .sum();
+        let produced: u64 = outputs.iter().map(|o| o.nbytes() as u64).sum();
+        let accelerator = self
+            .choose(kernel, inputs, outputs)
+            .filter(|_| self.reserve(uploaded + produced));
+        if let Some(accelerator) = accelerator {
+            let result = accelerator.launch(kernel, inputs, outputs);
+            // Uploaded inputs are released after the launch; its outputs stay until freed.
+            self.release(match result {
+                Ok(_) => uploaded,
+                Err(_) => uploaded + produced,
+            });
+            match result {
                 Ok(out) => {
-                    let uploaded: usize = inputs
-                        .iter()
-                        .filter_map(|b| b.as_host().map(HostArray::nbytes))
-                        .sum();
-                    self.stats
-                        .bytes_h2d
-                        .fetch_add(uploaded as u64, Ordering::Relaxed);
+                    self.stats.bytes_h2d.fetch_add(uploaded, Ordering::Relaxed);
                     self.stats.accelerator_tasks.fetch_add(1, Ordering::Relaxed);
                     return Ok(out);
                 }

@@ -1,0 +1,127 @@
+//! `ooc_mean_std`: mean and std of a Zarr array larger than the host budget, in one pass, against
+//! the raw read rate of the same chunk files measured in the same run.
+//!
+//! The array is written uncompressed (so reading it is I/O, not decompression) before any clock
+//! starts. Both reads see the same page cache: on a machine whose RAM holds the array they measure
+//! cached reads, on one whose RAM does not they measure the disk.
+
+use crate::workloads::{Bench, Outcome, Work};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tilework::prelude::*;
+use tilework::{Codec, ZarrWriteOptions};
+
+const COLUMNS: usize = 4096;
+/// 8 MiB chunks: below glibc's largest mmap threshold, so freed chunk buffers are reused instead
+/// of being mapped and faulted in afresh for every chunk (that alone halves the rate here).
+const CHUNK_ROWS: usize = 512;
+
+/// Every regular file under `dir`, recursively.
+fn files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            files(&path, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Bytes per second reading every chunk file once, in a reused buffer.
+fn raw_read_rate(store: &Path) -> Result<f64> {
+    let io = |e: std::io::Error| Error::Io {
+        path: store.display().to_string(),
+        message: e.to_string(),
+    };
+    let mut paths = Vec::new();
+    files(store, &mut paths).map_err(io)?;
+    let mut buffer = Vec::new();
+    let start = Instant::now();
+    let mut bytes = 0u64;
+    for path in &paths {
+        buffer.clear();
+        let mut file = std::fs::File::open(path).map_err(io)?;
+        bytes += file.read_to_end(&mut buffer).map_err(io)? as u64;
+    }
+    Ok(bytes as f64 / start.elapsed().as_secs_f64().max(1e-9))
+}
+
+/// Peak resident set of this process (VmHWM), if the system reports it.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
+/// Writes `bytes` of f32 noise to `dir/ooc.zarr`, then times mean + std under `budget`.
+pub(crate) fn ooc_mean_std(b: &Bench, bytes: u64, budget: u64, dir: &Path) -> Result<Outcome> {
+    let rows = ((bytes / 4) as usize / COLUMNS).max(CHUNK_ROWS);
+    let ctx = Context::builder()
+        .threads(b.ctx.threads())
+        .device(b.ctx.device())
+        .host_memory(budget)
+        .build()?;
+    let store = dir.join("ooc.zarr");
+    std::fs::create_dir_all(dir).map_err(|e| Error::Io {
+        path: dir.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let x = ctx.rng(4).normal(
+        &[rows, COLUMNS],
+        1.0,
+        2.0,
+        DType::F32,
+        [CHUNK_ROWS, COLUMNS],
+    )?;
+    let options = ZarrWriteOptions {
+        codec: Codec::None,
+        overwrite: true,
+        ..ZarrWriteOptions::default()
+    };
+    x.to_zarr(&store, &options)?;
+    let raw = raw_read_rate(&store)?;
+    // Reset the peak resident set (Linux: writing 5 to clear_refs), so VmHWM covers the reads only.
+    std::fs::write("/proc/self/clear_refs", "5").ok();
+    let stored = ctx.from_zarr(&store)?;
+    let (mean, std) = (stored.mean()?, stored.std(0)?);
+    let mut peak_host = 0;
+    let (times, stats) = b.time(|| {
+        let (stats, report) = compute_all(&ctx, &[mean.clone(), std.clone()])?;
+        peak_host = peak_host.max(report.peak_host_bytes);
+        Ok(stats)
+    })?;
+    let value = |h: &HostArray| h.get(&[]).map_or(f64::NAN, |s| s.to_f64());
+    let (m, s) = (value(&stats[0]), value(&stats[1]));
+    let total = (rows * COLUMNS * 4) as f64;
+    let median = {
+        let mut t = times.clone();
+        t.sort_by(f64::total_cmp);
+        t[t.len() / 2]
+    };
+    let rss = peak_rss().map_or("n/a".into(), |r| format!("{} MiB", r >> 20));
+    let note = ((m - 1.0).abs() > 1e-2 || (s - 2.0).abs() > 1e-2)
+        .then(|| format!("check failed: mean {m}, std {s}, expected 1 and 2"));
+    Ok(Outcome {
+        workload: "ooc_mean_std",
+        params: format!(
+            "{:.2} GB zarr, budget {} MiB; raw read {:.2} GB/s, ratio to it {:.2}; peak host {} MiB, process VmHWM {rss}",
+            total / 1e9,
+            budget >> 20,
+            raw / 1e9,
+            total / median / raw,
+            peak_host >> 20
+        ),
+        times,
+        work: Work::Bytes(total),
+        note,
+    })
+}

@@ -1,0 +1,142 @@
+//! Placement between the GPU and the CPU through the public API: what runs where, what moves, and
+//! that results match the CPU oracle. (Every conformance test of the other files also runs on the
+//! GPU through `conformance!`.) Without an adapter these tests print why they skip, and fail under
+//! `TILEWORK_REQUIRE_GPU=1`.
+mod common;
+
+use tilework::prelude::*;
+
+#[test]
+fn gpu_context_runs_elementwise_on_the_gpu_and_matches_the_cpu() -> Result<()> {
+    let Some(gpu) = common::gpu() else {
+        return Ok(());
+    };
+    assert!(gpu.gpu().is_some(), "a GPU context names its adapter");
+    let cpu = common::cpu();
+    let expr = |ctx: &Context| -> Result<Array> {
+        let x = ctx
+            .rng(9)
+            .uniform(&[700, 300], -2.0, 2.0, DType::F32, [256, 128])?;
+        let y = ctx.arange(0.0, 300.0, 1.0, DType::F32, 128)?;
+        (&x * 3.0 + &y).maximum(0.5)?.slice(&s![..;2, 10..290])
+    };
+    let (on_gpu, report) = expr(&gpu)?.compute_with_report()?;
+    assert!(report.gpu_tasks > 0, "{report}");
+    assert!(
+        report.bytes_d2h > 0,
+        "results come back from the device: {report}"
+    );
+    assert_eq!(
+        on_gpu,
+        expr(&cpu)?.compute()?,
+        "+, *, maximum and copies are exact"
+    );
+    Ok(())
+}
+
+#[test]
+fn host_closures_and_storage_fall_back_to_the_cpu_within_one_graph() -> Result<()> {
+    let Some(gpu) = common::gpu() else {
+        return Ok(());
+    };
+    let cpu = common::cpu();
+    // A Rust closure can only run on the CPU; its neighbours run on the GPU.
+    let expr = |ctx: &Context| -> Result<Array> {
+        let x = ctx.rng(2).uniform(&[512, 512], 0.0, 1.0, DType::F32, 256)?;
+        let doubled = (&x + 1.0).map_blocks("double", |b: ndarray::ArrayViewD<'_, f32>| {
+            b.mapv(|v| v * 2.0)
+        })?;
+        Ok(&doubled - 2.0)
+    };
+    let (got, report) = expr(&gpu)?.compute_with_report()?;
+    assert!(
+        report.gpu_tasks > 0 && report.gpu_tasks < report.tasks_run,
+        "{report}"
+    );
+    assert_eq!(got, expr(&cpu)?.compute()?);
+    // Store reads and writes run on the host, next to GPU tasks.
+    let x = gpu.rng(2).uniform(&[512, 512], 0.0, 1.0, DType::F32, 256)?;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("x.zarr");
+    (&x * 2.0).to_zarr(&path, &tilework::ZarrWriteOptions::default())?;
+    let back = gpu.from_zarr(&path)?;
+    assert_eq!(back.compute()?, (&x * 2.0).compute()?);
+    Ok(())
+}
+
+#[test]
+fn dtypes_the_gpu_lacks_run_on_the_cpu_without_errors() -> Result<()> {
+    let Some(gpu) = common::gpu() else {
+        return Ok(());
+    };
+    let cpu = common::cpu();
+    let expr = |ctx: &Context| -> Result<Array> {
+        let i = ctx.arange(0.0, 1000.0, 1.0, DType::I64, 300)?;
+        (&i * 3 - 7).try_rem(11)
+    };
+    assert_eq!(expr(&gpu)?.compute()?, expr(&cpu)?.compute()?);
+    Ok(())
+}
+
+#[test]
+fn auto_uses_the_cpu_when_the_only_adapter_is_software() -> Result<()> {
+    let ctx = Context::builder().device(Device::Auto).build()?;
+    match tilework_wgpu_probe_kind() {
+        Some(kind) if kind != "Cpu" => assert!(ctx.gpu().is_some()),
+        _ => assert!(
+            ctx.gpu().is_none(),
+            "lavapipe is slower than the CPU backend"
+        ),
+    }
+    Ok(())
+}
+
+/// The kind of the adapter wgpu would pick, if any.
+fn tilework_wgpu_probe_kind() -> Option<String> {
+    tilework::gpu_adapter().map(|a| a.device_type)
+}
+
+#[test]
+fn a_device_budget_caps_what_the_gpu_holds() -> Result<()> {
+    let Some(_) = common::gpu() else {
+        return Ok(());
+    };
+    let cap = 8u64 << 20;
+    let gpu = Context::builder()
+        .threads(2)
+        .device(Device::Gpu)
+        .device_memory(cap)
+        .build()?;
+    let cpu = common::cpu();
+    // 64 MiB of f32 in 1 MiB chunks: each chunk's task fits the cap, the whole array does not.
+    let total = |ctx: &Context| -> Result<Array> {
+        let x = ctx
+            .rng(5)
+            .uniform(&[1 << 24], -1.0, 1.0, DType::F32, 1 << 18)?;
+        (&x * 2.0 + 1.0).sum()
+    };
+    let (got, report) = total(&gpu)?.compute_with_report()?;
+    let want = total(&cpu)?.to_scalar()?.to_f64();
+    let got = got.get(&[]).expect("scalar").to_f64();
+    assert!((got - want).abs() <= 1e-6 * want.abs(), "{got} vs {want}");
+    assert!(report.gpu_tasks > 0, "{report}");
+    assert!(report.peak_device_bytes <= cap, "{report}");
+    // A 4096^2 matmul whose tasks need more than the cap runs where it fits (here: the CPU).
+    let product = |ctx: &Context| -> Result<Array> {
+        let a = ctx
+            .rng(6)
+            .uniform(&[4096, 4096], -1.0, 1.0, DType::F32, 1024)?;
+        let b = ctx
+            .rng(7)
+            .uniform(&[4096, 4096], -1.0, 1.0, DType::F32, 1024)?;
+        a.matmul(&b)?.slice(&s![..;512, ..;512])
+    };
+    let (got, report) = product(&gpu)?.compute_with_report()?;
+    assert!(report.peak_device_bytes <= cap, "{report}");
+    let want = product(&cpu)?.to_ndarray::<f32>()?;
+    let got = tilework::HostArray::typed::<f32>(&got)?.to_owned();
+    for (g, w) in got.iter().zip(want.iter()) {
+        assert!((g - w).abs() <= 1e-3 * (1.0 + w.abs()), "{g} vs {w}");
+    }
+    Ok(())
+}

@@ -336,14 +336,23 @@ pub(crate) fn run(
         host_budget: ctx.inner.host_memory,
         spill_dir: ctx.inner.spill_dir.clone(),
         cancel: ctx.inner.cancel.clone(),
+        device_budget: ctx.inner.placement.as_ref().and(ctx.inner.device_memory),
     };
-    let before = ctx.inner.placement.as_deref().map(placement_counts);
+    let before = ctx.inner.placement.as_deref().map(|stats| {
+        stats.start_peak();
+        placement_counts(stats)
+    });
     let result = execute(Arc::new(plan), &config, &mut report);
     if let (Some(stats), Some(before)) = (ctx.inner.placement.as_deref(), before) {
         let after = placement_counts(stats);
         report.gpu_tasks += (after.0 - before.0) as usize;
         report.bytes_h2d += after.1 - before.1;
         report.bytes_d2h += after.2 - before.2;
+        // The placement sees running tasks' buffers too, which the executor does not.
+        let peak = stats
+            .peak_device_bytes
+            .load(std::sync::atomic::Ordering::Relaxed);
+        report.peak_device_bytes = report.peak_device_bytes.max(peak);
     }
     if let Some(p) = progress {
         p.finish();

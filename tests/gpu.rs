@@ -140,3 +140,41 @@ fn a_device_budget_caps_what_the_gpu_holds() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn over_budget_device_values_move_to_the_host_and_from_there_to_disk() -> Result<()> {
+    let Some(_) = common::gpu() else {
+        return Ok(());
+    };
+    let spill = tempfile::tempdir().expect("tempdir");
+    let (device_cap, host_cap) = (4u64 << 20, 8u64 << 20);
+    let gpu = Context::builder()
+        .threads(2)
+        .device(Device::Gpu)
+        .device_memory(device_cap)
+        .host_memory(host_cap)
+        .spill_dir(spill.path())
+        .build()?;
+    let cpu = common::cpu();
+    // `x - x.mean(axis=0)` holds all 16 MiB of x (2 MiB chunks made on the GPU) until the mean
+    // is known: more than the device cap, and more than the host cap after eviction.
+    let centered_spread = |ctx: &Context| -> Result<(f64, tilework::Report)> {
+        let x = ctx
+            .rng(3)
+            .normal(&[2048, 2048], 1.0, 2.0, DType::F32, [256, 2048])?;
+        let centered = &x - &x.mean_axes(&[0], true)?;
+        let (v, report) = centered.abs()?.max()?.compute_with_report()?;
+        Ok((v.get(&[]).expect("scalar").to_f64(), report))
+    };
+    let (want, _) = centered_spread(&cpu)?;
+    let (got, report) = centered_spread(&gpu)?;
+    assert!((got - want).abs() <= 1e-5 * want.abs(), "{got} vs {want}");
+    assert!(report.gpu_tasks > 0, "{report}");
+    assert!(report.bytes_evicted > 0, "{report}");
+    assert!(report.bytes_spilled > 0, "{report}");
+    assert!(report.peak_device_bytes <= device_cap, "{report}");
+    assert!(report.peak_host_bytes <= host_cap, "{report}");
+    let left = std::fs::read_dir(spill.path()).map_or(0, |d| d.count());
+    assert_eq!(left, 0, "spill files are removed");
+    Ok(())
+}

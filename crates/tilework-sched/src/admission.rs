@@ -119,12 +119,80 @@ impl Shared<'_> {
         Some(next)
     }
 
+    /// Moves device-resident values, furthest next use first, to the host until task `id`'s
+    /// outputs and host inputs fit the device budget beside what stays (values a started task
+    /// may still read, and the task's own inputs, stay). Without a device budget, does nothing.
+    ///
+    /// # Errors
+    /// A device buffer that cannot be downloaded.
+    fn make_device_room(&self, state: &mut State, id: u32) -> Result<()> {
+        let Some(budget) = self.config.device_budget else {
+            return Ok(());
+        };
+        let task = &self.plan.tasks[id as usize];
+        let is_input = |v: &ValueId| task.inputs.iter().any(|i| (i.task, i.output) == *v);
+        let host_inputs: usize = task
+            .inputs
+            .iter()
+            .filter(|i| !state.device_values.contains(&(i.task, i.output)))
+            .map(|i| self.plan.tasks[i.task as usize].outputs[i.output as usize].nbytes())
+            .sum();
+        let outputs: usize = task.outputs.iter().map(|o| o.nbytes()).sum();
+        let need = (host_inputs + outputs) as u64;
+        if state.held_device + need <= budget {
+            return Ok(());
+        }
+        let mut candidates: Vec<(u32, ValueId)> = state
+            .device_values
+            .iter()
+            .copied()
+            .filter(|v| !is_input(v))
+            .filter_map(|v| Some((self.next_use(state, v)?, v)))
+            .collect();
+        // Furthest next use last, so `pop` takes it.
+        candidates.sort_unstable();
+        let backend = &self.config.backend;
+        while state.held_device + need > budget {
+            let Some((_, v)) = candidates.pop() else {
+                break;
+            };
+            let slot = &mut state.values[v.0 as usize][v.1 as usize];
+            let Some(device) = slot.take() else {
+                continue;
+            };
+            let host = match backend.download(&device) {
+                Ok(host) => host,
+                Err(e) => {
+                    *slot = Some(device);
+                    return Err(e);
+                }
+            };
+            let bytes = host.nbytes() as u64;
+            backend.free(device);
+            state.device_values.remove(&v);
+            state.held_device -= bytes;
+            state.bytes_evicted += bytes;
+            // Values the host budget has no room for (beside what the task itself was admitted
+            // with) go on to disk.
+            if self.fits(state, bytes + self.need(state, id)) {
+                state.values[v.0 as usize][v.1 as usize] = Some(Buffer::Host(host));
+                state.held_values.insert(v);
+                state.held += bytes;
+            } else {
+                let spilled = state.spill.write(&host)?;
+                state.spilled.insert(v, spilled);
+            }
+        }
+        Ok(())
+    }
+
     /// Marks `id` started: reserves its outputs and returns its inputs, reading spilled ones back.
     ///
     /// # Errors
     /// A spill file that cannot be read.
     pub(crate) fn start(&self, state: &mut State, id: u32) -> Result<Vec<Buffer>> {
         let task = &self.plan.tasks[id as usize];
+        self.make_device_room(state, id)?;
         state.started[id as usize] = true;
         state.running += 1;
         state.running_tasks.insert(id);

@@ -57,6 +57,10 @@ pub struct ExecConfig {
     pub spill_dir: PathBuf,
     /// Stops the computation when cancelled.
     pub cancel: CancelToken,
+    /// Device memory budget in bytes, when a device is attached and capped: before a task
+    /// starts, device-resident values needed furthest in the future are moved to the host (and
+    /// from there to disk if the host budget requires) until the task's buffers fit.
+    pub device_budget: Option<u64>,
 }
 
 /// Refuses a plan with a task that cannot fit the budget even when it runs alone.
@@ -100,6 +104,10 @@ pub(crate) struct State {
     pub(crate) values: Vec<Vec<Option<Buffer>>>,
     /// Values in host memory that may be spilled.
     pub(crate) held_values: HashSet<ValueId>,
+    /// Values in device memory that may be evicted to the host.
+    pub(crate) device_values: HashSet<ValueId>,
+    /// Bytes moved device to host to keep within the device budget.
+    pub(crate) bytes_evicted: u64,
     /// Values on disk.
     pub(crate) spilled: HashMap<ValueId, Spilled>,
     pub(crate) spill: SpillStore,
@@ -115,7 +123,7 @@ pub(crate) struct State {
     /// Bytes of values held in host memory.
     pub(crate) held: u64,
     /// Bytes of values held on a device, and their peak.
-    held_device: u64,
+    pub(crate) held_device: u64,
     peak_device: u64,
     pub(crate) peak: u64,
     tasks_run: usize,
@@ -203,6 +211,8 @@ pub fn execute(
                 .map(|t| vec![None; t.outputs.len()])
                 .collect(),
             held_values: HashSet::new(),
+            device_values: HashSet::new(),
+            bytes_evicted: 0,
             spilled: HashMap::new(),
             spill: SpillStore::new(&config.spill_dir),
             ready,
@@ -231,6 +241,7 @@ pub fn execute(
     report.peak_host_bytes = report.peak_host_bytes.max(state.peak);
     report.peak_device_bytes = report.peak_device_bytes.max(state.peak_device);
     report.bytes_spilled += state.spill.bytes_written;
+    report.bytes_evicted += state.bytes_evicted;
     report.execute_s += start.elapsed().as_secs_f64();
     if let Some(e) = state.failure.take() {
         return Err(e);
@@ -365,7 +376,10 @@ fn finish(
                     state.held_values.insert((id, k as u32));
                     state.held += buffer.nbytes() as u64;
                 }
-                Buffer::Device(_) => state.held_device += buffer.nbytes() as u64,
+                Buffer::Device(_) => {
+                    state.device_values.insert((id, k as u32));
+                    state.held_device += buffer.nbytes() as u64;
+                }
             }
             state.values[id as usize][k] = Some(buffer);
         } else {
@@ -379,6 +393,7 @@ fn finish(
         state.reads[t][o] -= 1;
         if state.reads[t][o] == 0 {
             state.held_values.remove(&(v.task, v.output));
+            state.device_values.remove(&(v.task, v.output));
             if let Some(buffer) = state.values[t][o].take() {
                 match buffer {
                     Buffer::Host(_) => state.held -= buffer.nbytes() as u64,

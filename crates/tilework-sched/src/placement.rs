@@ -34,6 +34,19 @@ pub struct PlacementStats {
     pub bytes_h2d: AtomicU64,
     /// Bytes copied device to host.
     pub bytes_d2h: AtomicU64,
+    /// Largest number of accelerator bytes alive at once (values plus running tasks' buffers)
+    /// since the last [`PlacementStats::start_peak`].
+    pub peak_device_bytes: AtomicU64,
+    /// Accelerator bytes alive now.
+    live_device_bytes: AtomicU64,
+}
+
+impl PlacementStats {
+    /// Starts a new peak measurement from the bytes alive now.
+    pub fn start_peak(&self) {
+        let live = self.live_device_bytes.load(Ordering::Relaxed);
+        self.peak_device_bytes.store(live, Ordering::Relaxed);
+    }
 }
 
 /// Routes tasks between the CPU backend and an optional accelerator.
@@ -95,6 +108,10 @@ impl Placement {
             Some(budget) if *live + bytes > budget => false,
             _ => {
                 *live += bytes;
+                self.stats.live_device_bytes.store(*live, Ordering::Relaxed);
+                self.stats
+                    .peak_device_bytes
+                    .fetch_max(*live, Ordering::Relaxed);
                 true
             }
         }
@@ -103,6 +120,7 @@ impl Placement {
     fn release(&self, bytes: u64) {
         let mut live = self.live();
         *live = live.saturating_sub(bytes);
+        self.stats.live_device_bytes.store(*live, Ordering::Relaxed);
     }
 
     /// The counters, shared with whoever reports them.

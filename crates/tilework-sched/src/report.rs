@@ -25,6 +25,9 @@ pub struct Report {
     pub bytes_h2d: u64,
     /// Bytes copied device to host.
     pub bytes_d2h: u64,
+    /// Bytes moved device to host to keep within the device budget (also counted in
+    /// `bytes_d2h`).
+    pub bytes_evicted: u64,
     /// Bytes written to the spill directory.
     pub bytes_spilled: u64,
     /// Seconds spent optimizing the graph.
@@ -57,6 +60,9 @@ impl fmt::Display for Report {
                 "gpu tasks: {}, peak device bytes: {}, copied host->device {} bytes, device->host {} bytes",
                 self.gpu_tasks, self.peak_device_bytes, self.bytes_h2d, self.bytes_d2h
             )?;
+        }
+        if self.bytes_evicted > 0 {
+            writeln!(f, "evicted device->host bytes: {}", self.bytes_evicted)?;
         }
         if self.bytes_spilled > 0 {
             writeln!(f, "spilled bytes: {}", self.bytes_spilled)?;

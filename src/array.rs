@@ -348,6 +348,7 @@ pub(crate) fn run(
         report.gpu_tasks += (after.0 - before.0) as usize;
         report.bytes_h2d += after.1 - before.1;
         report.bytes_d2h += after.2 - before.2;
+        report.gpu_tiled_tasks += (after.3 - before.3) as usize;
         // The placement sees running tasks' buffers too, which the executor does not.
         let peak = stats
             .peak_device_bytes
@@ -360,14 +361,15 @@ pub(crate) fn run(
     Ok((result?, grids, report))
 }
 
-/// (GPU tasks, bytes host to device, bytes device to host) so far. Computations running at the
+/// (GPU tasks, bytes host to device, bytes device to host, tiled GPU tasks) so far. Computations running at the
 /// same time on one context share these counters, so their reports may mix.
-fn placement_counts(stats: &PlacementStats) -> (u64, u64, u64) {
+fn placement_counts(stats: &PlacementStats) -> (u64, u64, u64, u64) {
     use std::sync::atomic::Ordering::Relaxed;
     (
         stats.accelerator_tasks.load(Relaxed),
         stats.bytes_h2d.load(Relaxed),
         stats.bytes_d2h.load(Relaxed),
+        stats.tiled_tasks.load(Relaxed),
     )
 }
 

@@ -121,6 +121,29 @@ fn a_device_budget_caps_what_the_gpu_holds() -> Result<()> {
     assert!((got - want).abs() <= 1e-6 * want.abs(), "{got} vs {want}");
     assert!(report.gpu_tasks > 0, "{report}");
     assert!(report.peak_device_bytes <= cap, "{report}");
+    // One 64 MiB chunk: the partial reduction runs on the GPU in row tiles that fit the cap,
+    // and its tiles' states combine on the host.
+    let one_chunk = |ctx: &Context| -> Result<Array> {
+        let x = ctx
+            .rng(8)
+            .uniform(&[4096, 4096], -1.0, 1.0, DType::F32, [4096, 4096])?;
+        (&x * 2.0 + 1.0).mean_axes(&[0], false)?.sum()
+    };
+    let (got, report) = one_chunk(&gpu)?.compute_with_report()?;
+    let want = one_chunk(&cpu)?.to_scalar()?.to_f64();
+    let got = got.get(&[]).expect("scalar").to_f64();
+    assert!((got - want).abs() <= 1e-9 * 4096.0, "{got} vs {want}");
+    assert!(report.gpu_tiled_tasks > 0, "{report}");
+    assert!(report.peak_device_bytes <= cap, "{report}");
+    // An elementwise chunk of 16 MiB in, 16 MiB out: tiled too, and exact.
+    let scaled = |ctx: &Context| -> Result<Array> {
+        let x = ctx.arange(0.0, (1 << 22) as f64, 1.0, DType::F32, 1 << 22)?;
+        (&x * 0.5 - 3.0).reshape(&[2048, 2048])
+    };
+    let (got, report) = scaled(&gpu)?.compute_with_report()?;
+    assert_eq!(got, scaled(&cpu)?.compute()?);
+    assert!(report.gpu_tiled_tasks > 0, "{report}");
+    assert!(report.peak_device_bytes <= cap, "{report}");
     // A 4096^2 matmul whose tasks need more than the cap runs where it fits (here: the CPU).
     let product = |ctx: &Context| -> Result<Array> {
         let a = ctx
@@ -176,5 +199,41 @@ fn over_budget_device_values_move_to_the_host_and_from_there_to_disk() -> Result
     assert!(report.peak_host_bytes <= host_cap, "{report}");
     let left = std::fs::read_dir(spill.path()).map_or(0, |d| d.count());
     assert_eq!(left, 0, "spill files are removed");
+    Ok(())
+}
+
+#[test]
+fn tiled_reductions_match_the_cpu() -> Result<()> {
+    let Some(_) = common::gpu() else {
+        return Ok(());
+    };
+    let cap = 1u64 << 20;
+    let gpu = Context::builder()
+        .device(Device::Gpu)
+        .device_memory(cap)
+        .build()?;
+    let cpu = common::cpu();
+    // One 4 MiB chunk under a 1 MiB device cap: the reductions below run in row tiles, merged
+    // by a host `Combine` when axis 0 is reduced and stacked as rows when it is not.
+    let x = |ctx: &Context| -> Result<Array> {
+        ctx.rng(12)
+            .normal(&[1024, 1024], 3.0, 2.0, DType::F32, [1024, 1024])
+    };
+    type Reduction = fn(&Array) -> Result<Array>;
+    let cases: [(&str, Reduction); 3] = [
+        ("max(axis=0)", |a| a.max_axes(&[0], false)),
+        ("min(axis=1)", |a| a.min_axes(&[1], true)),
+        ("max()", |a| a.max()),
+    ];
+    for (what, reduce) in cases {
+        let (got, report) = reduce(&x(&gpu)?)?.compute_with_report()?;
+        assert_eq!(got, reduce(&x(&cpu)?)?.compute()?, "{what}");
+        assert!(report.gpu_tiled_tasks > 0, "{what}: {report}");
+        assert!(report.peak_device_bytes <= cap, "{what}: {report}");
+    }
+    // Moments merge across tiles (on the GPU where it has f64, on the CPU otherwise).
+    let var = |ctx: &Context| -> Result<f64> { Ok(x(ctx)?.var(1)?.to_scalar()?.to_f64()) };
+    let (got, want) = (var(&gpu)?, var(&cpu)?);
+    assert!((got - want).abs() <= 1e-9 * want, "var {got} vs {want}");
     Ok(())
 }

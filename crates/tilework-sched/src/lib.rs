@@ -12,6 +12,7 @@ mod plan_layout;
 mod plan_ops;
 mod report;
 mod spill;
+mod tiling;
 
 pub use exec::{CancelToken, ExecConfig, execute};
 pub use placement::{Placement, PlacementStats, Policy};

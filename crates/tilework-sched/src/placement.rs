@@ -37,6 +37,8 @@ pub struct PlacementStats {
     /// Largest number of accelerator bytes alive at once (values plus running tasks' buffers)
     /// since the last [`PlacementStats::start_peak`].
     pub peak_device_bytes: AtomicU64,
+    /// Tasks too large for the accelerator's budget that ran there in row tiles.
+    pub tiled_tasks: AtomicU64,
     /// Accelerator bytes alive now.
     live_device_bytes: AtomicU64,
 }
@@ -62,7 +64,7 @@ pub struct Placement {
     device_budget: Option<u64>,
     /// Bytes of accelerator buffers alive now (values and running tasks' reservations).
     device_live: Mutex<u64>,
-    stats: Arc<PlacementStats>,
+    pub(crate) stats: Arc<PlacementStats>,
 }
 
 impl Placement {
@@ -101,8 +103,13 @@ impl Placement {
         self.device_live.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The CPU backend.
+    pub(crate) fn cpu(&self) -> &dyn Backend {
+        self.cpu.as_ref()
+    }
+
     /// Reserves `bytes` of the device budget, or says they do not fit.
-    fn reserve(&self, bytes: u64) -> bool {
+    pub(crate) fn reserve(&self, bytes: u64) -> bool {
         let mut live = self.live();
         match self.device_budget {
             Some(budget) if *live + bytes > budget => false,
@@ -117,7 +124,7 @@ impl Placement {
         }
     }
 
-    fn release(&self, bytes: u64) {
+    pub(crate) fn release(&self, bytes: u64) {
         let mut live = self.live();
         *live = live.saturating_sub(bytes);
         self.stats.live_device_bytes.store(*live, Ordering::Relaxed);
@@ -155,16 +162,6 @@ impl Placement {
         if !all_supported {
             return None;
         }
-        let too_big = outputs
-            .iter()
-            .chain(inputs.iter().filter_map(|b| match b {
-                Buffer::Device(d) => Some(&d.spec),
-                Buffer::Host(_) => None,
-            }))
-            .any(|s| s.nbytes() as u64 > accelerator.caps().max_buffer_bytes);
-        if too_big {
-            return None;
-        }
         if self.policy == Policy::Auto {
             let on_device = inputs.iter().any(|b| matches!(b, Buffer::Device(_)));
             let bytes: usize = outputs.iter().map(BufferSpec::nbytes).sum();
@@ -176,7 +173,7 @@ impl Placement {
     }
 
     /// Host copies of `inputs` (downloading device-resident ones).
-    fn to_host(&self, inputs: &[&Buffer]) -> Result<Vec<Buffer>> {
+    pub(crate) fn to_host(&self, inputs: &[&Buffer]) -> Result<Vec<Buffer>> {
         inputs
             .iter()
             .map(|b| match b {
@@ -188,7 +185,7 @@ impl Placement {
 }
 
 /// Whether `error` says the accelerator cannot run a kernel (so the CPU should).
-fn is_unsupported(error: &Error) -> bool {
+pub(crate) fn is_unsupported(error: &Error) -> bool {
     matches!(error, Error::DTypeUnsupported { .. })
 }
 
@@ -247,10 +244,28 @@ impl Backend for Placement {
             .filter_map(|b| b.as_host().map(|h| h.nbytes() as u64))
             .sum();
         let produced: u64 = outputs.iter().map(|o| o.nbytes() as u64).sum();
-        let accelerator = self
-            .choose(kernel, inputs, outputs)
-            .filter(|_| self.reserve(uploaded + produced));
-        if let Some(accelerator) = accelerator {
+        let chosen = self.choose(kernel, inputs, outputs);
+        let max_buffer = chosen.map_or(u64::MAX, |a| a.caps().max_buffer_bytes);
+        let too_big = outputs
+            .iter()
+            .map(BufferSpec::nbytes)
+            .chain(inputs.iter().map(|b| b.nbytes()))
+            .any(|bytes| bytes as u64 > max_buffer);
+        let fits = !too_big && chosen.is_some() && self.reserve(uploaded + produced);
+        if let (Some(accelerator), false) = (chosen, fits) {
+            // Too large for the device as one task: rows of it may still fit, one tile at a time.
+            let room = match self.device_budget {
+                Some(budget) => budget.saturating_sub(*self.live()),
+                None => u64::MAX,
+            };
+            if let Some(result) =
+                self.launch_tiled(accelerator.as_ref(), kernel, inputs, outputs, room)
+            {
+                self.stats.accelerator_tasks.fetch_add(1, Ordering::Relaxed);
+                return result;
+            }
+        }
+        if let (Some(accelerator), true) = (chosen, fits) {
             let result = accelerator.launch(kernel, inputs, outputs);
             // Uploaded inputs are released after the launch; its outputs stay until freed.
             self.release(match result {

@@ -21,6 +21,8 @@ pub struct Report {
     pub peak_device_bytes: u64,
     /// Tasks that ran on the GPU (the rest ran on the CPU).
     pub gpu_tasks: usize,
+    /// GPU tasks too large for the device budget (or buffer limit) that ran in row tiles.
+    pub gpu_tiled_tasks: usize,
     /// Bytes copied host to device.
     pub bytes_h2d: u64,
     /// Bytes copied device to host.
@@ -57,8 +59,12 @@ impl fmt::Display for Report {
         if self.gpu_tasks > 0 || self.peak_device_bytes > 0 {
             writeln!(
                 f,
-                "gpu tasks: {}, peak device bytes: {}, copied host->device {} bytes, device->host {} bytes",
-                self.gpu_tasks, self.peak_device_bytes, self.bytes_h2d, self.bytes_d2h
+                "gpu tasks: {} ({} in tiles), peak device bytes: {}, copied host->device {} bytes, device->host {} bytes",
+                self.gpu_tasks,
+                self.gpu_tiled_tasks,
+                self.peak_device_bytes,
+                self.bytes_h2d,
+                self.bytes_d2h
             )?;
         }
         if self.bytes_evicted > 0 {

@@ -1,0 +1,281 @@
+//! Tiling: a task whose buffers do not fit the accelerator's budget (or its buffer limit) runs
+//! there as row tiles instead of moving to the CPU.
+//!
+//! Elementwise tasks and partial reductions are tiled along axis 0: each tile's inputs are row
+//! slices of the task's inputs (inputs broadcast along that axis go whole), its result comes back
+//! to the host, and the host assembles the task's output (rows of an elementwise result or of a
+//! partial state; or, when axis 0 is reduced, a `Combine` of the tiles' states in tile order, so
+//! results do not depend on timing). Slicing and assembling are CPU `Gather` kernels, so every
+//! dtype is handled the same way. A tile that finds no room on the accelerator (another task took
+//! it meanwhile) runs on the CPU, so the budget always holds.
+
+use crate::placement::{Placement, is_unsupported};
+use std::sync::atomic::Ordering;
+use tilework_core::{
+    AxisMap, Backend, Buffer, BufferSpec, Kernel, Piece, ReduceStage, Result, Shape,
+};
+
+/// Rows `start .. start + rows` of a buffer of shape `shape`, as a gather piece.
+fn rows_piece(input: usize, shape: &[usize], start: usize, out_start: usize, rows: usize) -> Piece {
+    let mut out_shape = Shape::from_slice(shape);
+    out_shape[0] = rows;
+    let mut at = Shape::from_slice(&vec![0; shape.len()]);
+    at[0] = out_start;
+    Piece {
+        input,
+        out_start: at,
+        out_shape,
+        in_axes: (0..shape.len())
+            .map(|axis| AxisMap::Affine {
+                out_axis: axis,
+                start: if axis == 0 { start as isize } else { 0 },
+                step: 1,
+            })
+            .collect(),
+    }
+}
+
+fn shape_of(buffer: &Buffer) -> Shape {
+    match buffer {
+        Buffer::Host(h) => h.shape(),
+        Buffer::Device(d) => d.spec.shape.clone(),
+    }
+}
+
+/// How a task is split along axis 0.
+struct Split {
+    rows: usize,
+    /// Whether the tiles' outputs are states to `Combine` (axis 0 reduced) rather than rows.
+    combine: bool,
+}
+
+impl Placement {
+    /// Whether and how `kernel` can be tiled along axis 0 (`None`: it cannot).
+    fn split(kernel: &Kernel, inputs: &[&Buffer], outputs: &[BufferSpec]) -> Option<Split> {
+        let (rows, combine) = match kernel {
+            Kernel::Elementwise { .. } => (outputs.first()?.shape.first().copied()?, false),
+            Kernel::Reduce {
+                axes,
+                stage: ReduceStage::Partial { chunk_shape, .. },
+                ..
+            } => (chunk_shape.first().copied()?, axes.contains(&0)),
+            _ => return None,
+        };
+        let rows_or_broadcast = inputs.iter().all(|b| {
+            let s = shape_of(b);
+            !s.is_empty() && (s[0] == rows || s[0] == 1)
+        });
+        (rows >= 2 && rows_or_broadcast).then_some(Split { rows, combine })
+    }
+
+    /// Runs `kernel` on `accelerator` in row tiles of at most `budget_bytes` each, when it can be
+    /// tiled; `None` when it cannot (the caller then uses the CPU).
+    pub(crate) fn launch_tiled(
+        &self,
+        accelerator: &dyn Backend,
+        kernel: &Kernel,
+        inputs: &[&Buffer],
+        outputs: &[BufferSpec],
+        budget_bytes: u64,
+    ) -> Option<Result<Vec<Buffer>>> {
+        let split = Self::split(kernel, inputs, outputs)?;
+        let row_bytes = |shape: &[usize], size: usize| -> u64 {
+            (shape.iter().skip(1).product::<usize>() * size) as u64
+        };
+        // Bytes one row of the task costs on the device: sliced inputs plus outputs.
+        let per_row: u64 = inputs
+            .iter()
+            .map(|b| {
+                let s = shape_of(b);
+                let size = match b {
+                    Buffer::Host(h) => h.dtype().size(),
+                    Buffer::Device(d) => d.spec.dtype.size(),
+                };
+                if s[0] == split.rows {
+                    row_bytes(&s, size)
+                } else {
+                    0
+                }
+            })
+            .chain(outputs.iter().map(|o| {
+                let rows = o.shape.first().copied().unwrap_or(1);
+                if rows == split.rows {
+                    row_bytes(&o.shape, o.dtype.size())
+                } else {
+                    0
+                }
+            }))
+            .sum();
+        let fixed: u64 = inputs
+            .iter()
+            .filter(|b| shape_of(b)[0] != split.rows)
+            .map(|b| b.nbytes() as u64)
+            .sum::<u64>()
+            + outputs
+                .iter()
+                .filter(|o| o.shape.first() != Some(&split.rows))
+                .map(|o| o.nbytes() as u64)
+                .sum::<u64>();
+        let room = budget_bytes
+            .min(accelerator.caps().max_buffer_bytes)
+            .checked_sub(fixed)?;
+        let tile_rows = (room / per_row.max(1)) as usize;
+        if tile_rows == 0 || tile_rows >= split.rows {
+            return None;
+        }
+        Some(self.run_tiles(accelerator, kernel, inputs, outputs, &split, tile_rows))
+    }
+
+    fn run_tiles(
+        &self,
+        accelerator: &dyn Backend,
+        kernel: &Kernel,
+        inputs: &[&Buffer],
+        outputs: &[BufferSpec],
+        split: &Split,
+        tile_rows: usize,
+    ) -> Result<Vec<Buffer>> {
+        let cpu = self.cpu();
+        let host = self.to_host(inputs)?;
+        let mut tile_outputs: Vec<Vec<Buffer>> = Vec::new();
+        let mut starts = Vec::new();
+        for start in (0..split.rows).step_by(tile_rows) {
+            let rows = tile_rows.min(split.rows - start);
+            let mut tile_inputs = Vec::with_capacity(host.len());
+            for buffer in &host {
+                let shape = shape_of(buffer);
+                if shape[0] != split.rows {
+                    tile_inputs.push(buffer.clone());
+                    continue;
+                }
+                let gather = Kernel::Gather {
+                    pieces: vec![rows_piece(0, &shape, start, 0, rows)],
+                    fill: None,
+                };
+                let mut spec_shape = shape.clone();
+                spec_shape[0] = rows;
+                let spec = BufferSpec {
+                    dtype: match buffer {
+                        Buffer::Host(h) => h.dtype(),
+                        Buffer::Device(d) => d.spec.dtype,
+                    },
+                    shape: spec_shape,
+                };
+                tile_inputs.extend(cpu.launch(&gather, &[buffer], &[spec])?);
+            }
+            let tile_kernel = match kernel {
+                Kernel::Reduce {
+                    op,
+                    axes,
+                    stage:
+                        ReduceStage::Partial {
+                            expr,
+                            chunk_shape,
+                            chunk_start,
+                            global_shape,
+                        },
+                } => {
+                    let (mut shape, mut at) = (chunk_shape.clone(), chunk_start.clone());
+                    shape[0] = rows;
+                    at[0] += start;
+                    Kernel::Reduce {
+                        op: *op,
+                        axes: axes.clone(),
+                        stage: ReduceStage::Partial {
+                            expr: expr.clone(),
+                            chunk_shape: shape,
+                            chunk_start: at,
+                            global_shape: global_shape.clone(),
+                        },
+                    }
+                }
+                other => other.clone(),
+            };
+            let tile_specs: Vec<BufferSpec> = outputs
+                .iter()
+                .map(|o| {
+                    let mut shape = o.shape.clone();
+                    if shape.first() == Some(&split.rows) {
+                        shape[0] = rows;
+                    }
+                    BufferSpec {
+                        dtype: o.dtype,
+                        shape,
+                    }
+                })
+                .collect();
+            let refs: Vec<&Buffer> = tile_inputs.iter().collect();
+            tile_outputs.push(self.run_tile(accelerator, &tile_kernel, &refs, &tile_specs)?);
+            starts.push(start);
+        }
+        self.stats.tiled_tasks.fetch_add(1, Ordering::Relaxed);
+        if split.combine {
+            let states: Vec<Buffer> = tile_outputs.into_iter().flatten().collect();
+            let refs: Vec<&Buffer> = states.iter().collect();
+            let Kernel::Reduce { op, axes, .. } = kernel else {
+                unreachable!("only partial reductions combine");
+            };
+            let combine = Kernel::Reduce {
+                op: *op,
+                axes: axes.clone(),
+                stage: ReduceStage::Combine,
+            };
+            return cpu.launch(&combine, &refs, outputs);
+        }
+        // Rows of every output, tile after tile.
+        outputs
+            .iter()
+            .enumerate()
+            .map(|(k, spec)| {
+                let parts: Vec<&Buffer> = tile_outputs.iter().map(|t| &t[k]).collect();
+                let pieces = parts
+                    .iter()
+                    .zip(&starts)
+                    .enumerate()
+                    .map(|(i, (part, &start))| {
+                        let shape = shape_of(part);
+                        rows_piece(i, &shape, 0, start, shape[0])
+                    })
+                    .collect();
+                let gather = Kernel::Gather { pieces, fill: None };
+                cpu.launch(&gather, &parts, std::slice::from_ref(spec))
+                    .map(|mut out| out.remove(0))
+            })
+            .collect()
+    }
+
+    /// One tile: on the accelerator when its buffers fit the budget now, on the CPU otherwise;
+    /// results come back to the host.
+    fn run_tile(
+        &self,
+        accelerator: &dyn Backend,
+        kernel: &Kernel,
+        inputs: &[&Buffer],
+        outputs: &[BufferSpec],
+    ) -> Result<Vec<Buffer>> {
+        let uploaded: u64 = inputs.iter().map(|b| b.nbytes() as u64).sum();
+        let produced: u64 = outputs.iter().map(|o| o.nbytes() as u64).sum();
+        if !self.reserve(uploaded + produced) {
+            return self.cpu().launch(kernel, inputs, outputs);
+        }
+        let launched = match accelerator.launch(kernel, inputs, outputs) {
+            Err(e) if is_unsupported(&e) => {
+                self.release(uploaded + produced);
+                return self.cpu().launch(kernel, inputs, outputs);
+            }
+            other => other,
+        };
+        let result = launched.and_then(|out| {
+            self.stats.bytes_h2d.fetch_add(uploaded, Ordering::Relaxed);
+            out.into_iter()
+                .map(|b| {
+                    let host = self.download(&b);
+                    accelerator.free(b);
+                    host.map(Buffer::Host)
+                })
+                .collect()
+        });
+        self.release(uploaded + produced);
+        result
+    }
+}

@@ -13,7 +13,6 @@ mod literal;
 mod npz;
 mod read;
 mod write;
-mod zip;
 
 pub use npz::read_npz;
 pub use read::NpyReader;

@@ -74,6 +74,117 @@ fn broken_archives_are_errors() {
     assert!(npz_error(&path).contains("member grid.npy"));
 }
 
+/// Byte offset of central-directory entry `index` of `archive`, walked from the end record.
+fn central_entry(archive: &[u8], index: usize) -> usize {
+    let u16_at = |at: usize| usize::from(u16::from_le_bytes([archive[at], archive[at + 1]]));
+    let u32_at =
+        |at: usize| u32::from_le_bytes(archive[at..at + 4].try_into().expect("4 bytes")) as usize;
+    let end = archive.len() - 22;
+    assert_eq!(
+        &archive[end..end + 4],
+        b"PK\x05\x06",
+        "an end record without comment"
+    );
+    let mut at = u32_at(end + 16);
+    for _ in 0..index {
+        assert_eq!(&archive[at..at + 4], b"PK\x01\x02");
+        at += 46 + u16_at(at + 28) + u16_at(at + 30) + u16_at(at + 32);
+    }
+    assert_eq!(&archive[at..at + 4], b"PK\x01\x02");
+    at
+}
+
+/// Byte offset of the local header that central-directory entry `entry` points to.
+fn local_header(archive: &[u8], entry: usize) -> usize {
+    u32::from_le_bytes(archive[entry + 42..entry + 46].try_into().expect("4 bytes")) as usize
+}
+
+/// The message of `read_npz` on a copy of fixture `name` changed by `edit`.
+fn edited_error(name: &str, edit: impl FnOnce(&mut Vec<u8>)) -> String {
+    let mut bytes = std::fs::read(fixture(name)).expect("fixture exists");
+    edit(&mut bytes);
+    let dir = TempDir::new("npz-edit");
+    let path = dir.join("edited.npz");
+    std::fs::write(&path, &bytes).expect("writable");
+    npz_error(&path)
+}
+
+#[test]
+fn encrypted_members_are_errors() {
+    for name in ["arrays.npz", "arrays_compressed.npz"] {
+        let message = edited_error(name, |bytes| {
+            let entry = central_entry(bytes, 1);
+            let local = local_header(bytes, entry);
+            bytes[entry + 8] |= 1;
+            bytes[local + 6] |= 1;
+        });
+        assert!(
+            message.starts_with("member flags.npy: is encrypted"),
+            "{name}: {message}"
+        );
+    }
+}
+
+#[test]
+fn unsupported_compression_methods_are_errors() {
+    for name in ["arrays.npz", "arrays_compressed.npz"] {
+        // Method 12 is bzip2, which NumPy never writes.
+        let message = edited_error(name, |bytes| {
+            let entry = central_entry(bytes, 1);
+            let local = local_header(bytes, entry);
+            bytes[entry + 10..entry + 12].copy_from_slice(&12u16.to_le_bytes());
+            bytes[local + 8..local + 10].copy_from_slice(&12u16.to_le_bytes());
+        });
+        assert!(
+            message.starts_with("member flags.npy: uses compression method Bzip2"),
+            "{name}: {message}"
+        );
+    }
+}
+
+#[test]
+fn size_mismatches_are_errors() {
+    // grid.npy inflates to 320 bytes; record other sizes for it in the central directory.
+    let with_size = |size: u32| {
+        move |bytes: &mut Vec<u8>| {
+            let entry = central_entry(bytes, 0);
+            bytes[entry + 24..entry + 28].copy_from_slice(&size.to_le_bytes());
+        }
+    };
+    for name in ["arrays.npz", "arrays_compressed.npz"] {
+        let message = edited_error(name, with_size(319));
+        assert!(
+            message.starts_with("member grid.npy: ") && message.contains("larger than"),
+            "{name}: {message}"
+        );
+        let message = edited_error(name, with_size(321));
+        assert!(
+            message.starts_with("member grid.npy: holds 320 bytes but the directory says 321"),
+            "{name}: {message}"
+        );
+        // A huge recorded size neither allocates it nor is believed.
+        let message = edited_error(name, with_size(0xffff_fff0));
+        assert!(
+            message.starts_with("member grid.npy: holds 320 bytes but the directory says"),
+            "{name}: {message}"
+        );
+    }
+}
+
+#[test]
+fn duplicate_member_names_are_errors() {
+    // Rename empty.npy to flags.npy (the same length) in the central directory.
+    let message = edited_error("arrays.npz", |bytes| {
+        let entry = central_entry(bytes, 4);
+        assert_eq!(&bytes[entry + 46..entry + 55], b"empty.npy");
+        bytes[entry + 46..entry + 55].copy_from_slice(b"flags.npy");
+    });
+    assert!(
+        message.contains("two members of the same name"),
+        "{message}"
+    );
+}
+
 #[test]
 fn non_npy_members_are_errors() {
     let message = npz_error(&fixture("bad_member.npz"));
@@ -140,7 +251,6 @@ proptest! {
         if truncate {
             bytes.truncate(cut.index(bytes.len() + 1));
         }
-        let _ = crate::npy::zip::members(&bytes);
         let dir = TempDir::new("npz-fuzz");
         let path = dir.join("fuzz.npz");
         std::fs::write(&path, &bytes).expect("writable");

@@ -337,6 +337,7 @@ pub(crate) fn run(
         spill_dir: ctx.inner.spill_dir.clone(),
         cancel: ctx.inner.cancel.clone(),
         device_budget: ctx.inner.placement.as_ref().and(ctx.inner.device_memory),
+        prefetch_depth: ctx.inner.prefetch_depth,
     };
     let before = ctx.inner.placement.as_deref().map(|stats| {
         stats.start_peak();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tilework_core::op::{BlockFn, Boundary, Op};
 use tilework_core::{DType, Error, HostArray, HostElement, Result};
 
-fn typed_block_fn<T, U, F>(name: &str, f: F) -> BlockFn
+pub(crate) fn typed_block_fn<T, U, F>(name: &str, f: F) -> BlockFn
 where
     T: HostElement,
     U: HostElement,
@@ -22,6 +22,7 @@ where
                 .typed::<T>()?;
             Ok(HostArray::from_array(f(input.view())))
         }),
+        wgsl: None,
     }
 }
 
@@ -86,6 +87,20 @@ impl Array {
                 actual: self.dtype(),
             });
         }
+        let func = typed_block_fn(name, f);
+        self.overlap_with(depth, boundary, func)
+    }
+
+    /// Checks `depth` and `boundary` for `map_overlap` and adds the stencil node.
+    pub(crate) fn overlap_with(
+        &self,
+        depth: &[usize],
+        boundary: Boundary,
+        func: BlockFn,
+    ) -> Result<Array> {
+        if let Some(e) = self.error() {
+            return Err(e);
+        }
         if depth.len() != self.ndim() {
             return Err(Error::invalid(
                 "map_overlap",
@@ -112,7 +127,6 @@ impl Array {
             Boundary::Constant(v) => Boundary::Constant(v.cast(self.dtype())),
             other => other,
         };
-        let func = typed_block_fn(name, f);
         let op = Op::Overlap {
             depth: depth.to_vec(),
             boundary,

@@ -46,6 +46,7 @@ pub(crate) struct Inner {
     pub(crate) host_memory: u64,
     pub(crate) device_memory: Option<u64>,
     pub(crate) spill_dir: PathBuf,
+    pub(crate) prefetch_depth: usize,
     pub(crate) progress: bool,
     pub(crate) cancel: CancelToken,
 }
@@ -76,7 +77,7 @@ impl std::fmt::Debug for Context {
 
 impl Context {
     /// A context with defaults (all cores, `Device::Auto`), honouring `TILEWORK_DEVICE`,
-    /// `TILEWORK_HOST_MEMORY`, `TILEWORK_DEVICE_MEMORY` and `TILEWORK_SPILL_DIR`.
+    /// `TILEWORK_HOST_MEMORY`, `TILEWORK_DEVICE_MEMORY`, `TILEWORK_SPILL_DIR` and `TILEWORK_PREFETCH`.
     ///
     /// # Errors
     /// An environment variable that does not parse, or a device that cannot be opened.
@@ -137,6 +138,11 @@ impl Context {
         &self.inner.spill_dir
     }
 
+    /// How many source chunks may be read ahead of the tasks that consume them.
+    pub fn prefetch_depth(&self) -> usize {
+        self.inner.prefetch_depth
+    }
+
     pub(crate) fn same_as(&self, other: &Context) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
@@ -150,6 +156,7 @@ pub struct ContextBuilder {
     host_memory: Option<u64>,
     device_memory: Option<u64>,
     spill_dir: Option<PathBuf>,
+    prefetch_depth: Option<usize>,
     progress: bool,
     gpu_adapter: Option<String>,
 }
@@ -192,6 +199,14 @@ impl ContextBuilder {
         self
     }
 
+    /// How many source chunks (store reads, generated data) may be read ahead of the tasks that
+    /// consume them, so that reading overlaps compute (default: `TILEWORK_PREFETCH` or twice the
+    /// threads). Read-ahead chunks are held memory and count against the host budget.
+    pub fn prefetch_depth(mut self, chunks: usize) -> Self {
+        self.prefetch_depth = Some(chunks);
+        self
+    }
+
     /// Show a progress bar on stderr for long computations when it is a terminal.
     pub fn progress(mut self, on: bool) -> Self {
         self.progress = on;
@@ -201,7 +216,7 @@ impl ContextBuilder {
     /// Creates the context.
     ///
     /// # Errors
-    /// `threads(0)`, a bad environment variable, or `Device::Gpu` with no usable GPU adapter (the
+    /// `threads(0)`, `prefetch_depth(0)`, a bad environment variable, or `Device::Gpu` with no usable GPU adapter (the
     /// error says what was looked for and how to install a driver).
     pub fn build(self) -> Result<Context> {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
@@ -236,6 +251,22 @@ impl ContextBuilder {
                 .map(|n| n.get())
                 .unwrap_or(1),
         };
+        let prefetch_depth = match (self.prefetch_depth, env("TILEWORK_PREFETCH")) {
+            (Some(d), _) => d,
+            (None, Some(v)) => v.trim().parse().map_err(|_| {
+                Error::invalid(
+                    "TILEWORK_PREFETCH",
+                    format!("{v:?} is not a number of chunks"),
+                )
+            })?,
+            (None, None) => 2 * threads,
+        };
+        if prefetch_depth == 0 {
+            return Err(Error::invalid(
+                "prefetch_depth",
+                "at least one chunk must be readable ahead",
+            ));
+        }
         let adapter = self.gpu_adapter.or_else(|| env("TILEWORK_GPU_ADAPTER"));
         let devices = crate::devices::open(device, adapter, device_memory)?;
         let pool = rayon::ThreadPoolBuilder::new()
@@ -253,6 +284,7 @@ impl ContextBuilder {
                 host_memory,
                 device_memory,
                 spill_dir,
+                prefetch_depth,
                 progress: self.progress,
                 cancel: CancelToken::default(),
             }),

@@ -37,6 +37,7 @@ mod progress;
 mod reduce;
 mod slicing;
 mod storage;
+mod wgsl;
 
 pub use array::{Array, compute_all};
 pub use blocks::map_blocks_dyn;
@@ -53,6 +54,7 @@ pub use tilework_core::{
 pub use tilework_sched::{CancelToken, Report};
 /// The GPU adapter wgpu would open (name, API, kind, features), without opening it.
 pub use tilework_wgpu::{AdapterSummary, probe as gpu_adapter};
+pub use wgsl::WgslKernel;
 
 /// Storage formats: Zarr v3 and `.npy` readers and writers, and Zarr write options
 /// ([`Context::from_zarr`], [`Array::to_zarr`], [`Context::from_npy`], [`Array::to_npy`]).

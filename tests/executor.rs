@@ -199,3 +199,43 @@ fn cancelling_stops_a_computation_and_removes_spill_files() -> Result<()> {
     assert!(centered.sum()?.compute().is_ok());
     Ok(())
 }
+
+#[test]
+fn read_ahead_stays_within_the_prefetch_depth() -> Result<()> {
+    let mut results = Vec::new();
+    for depth in [1, 3, 64] {
+        let ctx = Context::builder()
+            .threads(4)
+            .prefetch_depth(depth)
+            .build()?;
+        assert_eq!(ctx.prefetch_depth(), depth);
+        let x = ctx
+            .rng(11)
+            .normal(&[256, 4096], 0.0, 1.0, DType::F32, [8, 4096])?;
+        let (values, report) = compute_all(&ctx, &[x.mean()?, x.std(0)?])?;
+        assert!(
+            (1..=depth).contains(&report.peak_read_ahead),
+            "depth {depth}: {} chunks read ahead",
+            report.peak_read_ahead
+        );
+        results.push((
+            values[0].get(&[]).map(|s| s.to_f64()),
+            values[1].get(&[]).map(|s| s.to_f64()),
+        ));
+    }
+    // The reduction trees do not depend on the order tasks ran in.
+    assert!(results.windows(2).all(|w| w[0] == w[1]), "{results:?}");
+    Ok(())
+}
+
+#[test]
+fn a_task_reading_more_chunks_than_the_prefetch_depth_still_runs() -> Result<()> {
+    let ctx = Context::builder().threads(2).prefetch_depth(1).build()?;
+    // Each output chunk gathers 50 source chunks.
+    let x = ctx.arange(0.0, 1000.0, 1.0, DType::F64, 2)?.rechunk(100)?;
+    let (total, report) = (&x * 2.0).sum()?.compute_with_report()?;
+    assert_eq!(total.get(&[]).map(|s| s.to_f64()), Some(999_000.0));
+    assert!(report.peak_read_ahead >= 1);
+    assert!(Context::builder().prefetch_depth(0).build().is_err());
+    Ok(())
+}

@@ -154,6 +154,7 @@ fn failed_writes_leave_nothing_half_written() -> Result<()> {
             }
             _ => Ok(blocks[0].clone()),
         }),
+        wgsl: None,
     };
     let failing = tilework::map_blocks_dyn(&[&x], DType::F32, func)?;
     let npy = dir.path().join("never.npy");

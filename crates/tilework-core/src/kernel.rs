@@ -191,10 +191,15 @@ pub enum Kernel {
     /// `a_k` has shape `(..., m, kk)` and `b_k` `(..., kk, n)`; leading (batch) axes broadcast to
     /// the output's. All of one dtype (the output's).
     Matmul,
-    /// A user kernel over the task inputs (one block per input array).
+    /// A user kernel over the task inputs (one block per input array, broadcastable to the
+    /// output block).
     MapBlocks {
         /// The user function.
         func: BlockFn,
+        /// Global position of the output chunk.
+        chunk_start: Shape,
+        /// Shape of the whole output array.
+        global_shape: Shape,
     },
     /// A user stencil: build a halo-extended block, evaluate `expr` on it, overwrite
     /// `const_regions`, call `func`, keep `trim`.
@@ -218,6 +223,10 @@ pub enum Kernel {
         func: BlockFn,
         /// The part of the kernel's result that is the output chunk.
         trim: Region,
+        /// Shape of the whole output array (the output chunk starts at `chunk_start`).
+        global_shape: Shape,
+        /// Global position of the output chunk.
+        chunk_start: Shape,
     },
 }
 

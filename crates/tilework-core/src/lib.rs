@@ -29,7 +29,7 @@ pub use host::{HostArray, HostElement};
 pub use kernel::{Kernel, Piece, ReduceStage};
 pub use op::{
     AxisMap, BlockFn, Boundary, Distribution, Meta, Node, Op, PadMode, ReduceOp, ScanOp, SourceOp,
-    ViewMap,
+    ViewMap, WgslBody,
 };
 pub use shape::Shape;
 pub use storage::{ChunkReader, ChunkWriter};

@@ -260,13 +260,27 @@ impl ScanOp {
 /// A user block function: receives the input blocks, returns the output block.
 pub type BlockFnInner = dyn Fn(&[HostArray]) -> Result<HostArray> + Send + Sync;
 
-/// A named user kernel for `map_blocks` / `map_overlap`.
+/// A user kernel written in WGSL: statements computing one output element (see
+/// `tilework::WgslKernel` for the functions they may call).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct WgslBody {
+    /// The body of a function returning the output element.
+    pub body: String,
+    /// Extra WGSL declarations (functions, constants) the body uses.
+    pub helpers: String,
+}
+
+/// A named user kernel for `map_blocks` / `map_overlap`: a host closure, and optionally a WGSL
+/// body the GPU runs instead.
 #[derive(Clone)]
 pub struct BlockFn {
     /// Shown in plans.
     pub name: String,
-    /// The function.
+    /// The host function (for a WGSL-only kernel, one that returns an error saying a GPU is
+    /// needed).
     pub func: Arc<BlockFnInner>,
+    /// The GPU version, when the user wrote one.
+    pub wgsl: Option<Arc<WgslBody>>,
 }
 
 impl fmt::Debug for BlockFn {

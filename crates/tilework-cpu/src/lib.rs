@@ -100,7 +100,7 @@ fn check_outputs(
     let fail = |detail: String| {
         let msg = format!("cpu {}: {detail}", kernel.family());
         match kernel {
-            Kernel::MapBlocks { func } | Kernel::Overlap { func, .. } => {
+            Kernel::MapBlocks { func, .. } | Kernel::Overlap { func, .. } => {
                 Error::UserKernel(format!("{} ({})", msg, func.name))
             }
             _ => Error::Device(msg),
@@ -230,7 +230,7 @@ impl Backend for CpuBackend {
             Kernel::ScanCarry { op } => vec![scan::carry(*op, &inputs)?],
             Kernel::ScanApply { op, axis } => vec![scan::apply(*op, *axis, &inputs)?],
             Kernel::Matmul => vec![matmul::matmul(&inputs, single(kernel, outputs)?)?],
-            Kernel::MapBlocks { func } => {
+            Kernel::MapBlocks { func, .. } => {
                 vec![user::map_blocks(func, &inputs, single(kernel, outputs)?)?]
             }
             Kernel::Overlap { .. } => {

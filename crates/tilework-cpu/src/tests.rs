@@ -106,11 +106,16 @@ fn user_kernel_errors_name_the_function() {
     let func = BlockFn {
         name: "grow".into(),
         func: Arc::new(|b: &[HostArray]| b[0].reshaped(&[1, 3])),
+        wgsl: None,
     };
     let x = Buffer::Host(arr(vec![1i32, 2, 3], &[3]));
     let err = cpu
         .launch(
-            &Kernel::MapBlocks { func },
+            &Kernel::MapBlocks {
+                func,
+                chunk_start: shape(&[0]),
+                global_shape: shape(&[3]),
+            },
             &[&x],
             &[spec(DType::I32, &[3])],
         )

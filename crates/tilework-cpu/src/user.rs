@@ -79,6 +79,7 @@ pub(crate) fn overlap(
         expr,
         func,
         trim,
+        ..
     } = kernel
     else {
         return Err(bad(format!("not an overlap kernel: {}", kernel.family())));

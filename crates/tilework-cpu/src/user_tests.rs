@@ -11,6 +11,7 @@ fn block_fn(
     BlockFn {
         name: name.into(),
         func: Arc::new(f),
+        wgsl: None,
     }
 }
 
@@ -84,6 +85,8 @@ fn overlap_kernel(
         expr,
         func,
         trim: region(&[1], &[3]),
+        global_shape: shape(&[6]),
+        chunk_start: shape(&[2]),
     }
 }
 

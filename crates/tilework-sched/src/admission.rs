@@ -34,6 +34,27 @@ impl Shared<'_> {
         state.held + state.reserved + need <= self.config.host_budget
     }
 
+    /// Whether task `id` may start now as far as read-ahead goes: a source waits while
+    /// `prefetch_depth` sources are ahead of their readers, unless one of its readers already
+    /// holds other inputs (reading it then completes work in progress) or nothing is running.
+    fn may_read_ahead(&self, state: &State, id: u32) -> bool {
+        let task = &self.plan.tasks[id as usize];
+        if !task.inputs.is_empty()
+            || state.read_ahead < self.config.prefetch_depth
+            || state.running == 0
+        {
+            return true;
+        }
+        self.readers[id as usize]
+            .iter()
+            .flatten()
+            .any(|&r| state.waiting[r as usize] < self.producers[r as usize])
+    }
+
+    fn admissible(&self, state: &State, id: u32) -> bool {
+        self.may_read_ahead(state, id) && self.fits(state, self.need(state, id))
+    }
+
     /// The next task to start, taken off the ready queue, or `None` when no ready task should
     /// start now (the worker then leaves; finishing tasks start workers again).
     ///
@@ -43,26 +64,39 @@ impl Shared<'_> {
         let Some(&Reverse((_, first))) = state.ready.peek() else {
             return Ok(None);
         };
-        if self.fits(state, self.need(state, first)) {
+        if self.admissible(state, first) {
             state.ready.pop();
             return Ok(Some(first));
         }
-        // Prefer any ready task that fits, in priority order.
+        // Prefer any ready task that may start, in priority order.
         let mut queued = std::mem::take(&mut state.ready).into_sorted_vec();
         // `into_sorted_vec` of `Reverse` keys is descending in priority: the best is last.
-        let fitting = queued
+        let chosen = queued
             .iter()
-            .rposition(|&Reverse((_, id))| self.fits(state, self.need(state, id)));
-        let chosen = fitting.map(|i| queued.remove(i).0.1);
+            .rposition(|&Reverse((_, id))| self.admissible(state, id))
+            .map(|i| queued.remove(i).0.1);
+        // Otherwise make room for the best task that read-ahead does not hold back.
+        let target = queued
+            .iter()
+            .rposition(|&Reverse((_, id))| self.may_read_ahead(state, id));
+        let target = match (chosen, target) {
+            (None, Some(i)) => Some(queued.remove(i).0.1),
+            _ => None,
+        };
         state.ready = queued.into_iter().collect();
         if chosen.is_some() {
             return Ok(chosen);
         }
-        self.make_room(state, first)?;
-        if self.fits(state, self.need(state, first)) || state.running == 0 {
-            state.ready.pop();
-            return Ok(Some(first));
+        let Some(target) = target else {
+            return Ok(None);
+        };
+        self.make_room(state, target)?;
+        if self.fits(state, self.need(state, target)) || state.running == 0 {
+            return Ok(Some(target));
         }
+        state
+            .ready
+            .push(Reverse((self.keys[target as usize], target)));
         Ok(None)
     }
 
@@ -194,6 +228,16 @@ impl Shared<'_> {
         let task = &self.plan.tasks[id as usize];
         self.make_device_room(state, id)?;
         state.started[id as usize] = true;
+        if task.inputs.is_empty() {
+            state.read_ahead += 1;
+            state.peak_read_ahead = state.peak_read_ahead.max(state.read_ahead);
+            state.ahead_of_readers.insert(id);
+        }
+        for v in &task.inputs {
+            if state.ahead_of_readers.remove(&v.task) {
+                state.read_ahead -= 1;
+            }
+        }
         state.running += 1;
         state.running_tasks.insert(id);
         state.reserved += task.outputs.iter().map(|o| o.nbytes() as u64).sum::<u64>();

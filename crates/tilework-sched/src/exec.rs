@@ -61,6 +61,11 @@ pub struct ExecConfig {
     /// starts, device-resident values needed furthest in the future are moved to the host (and
     /// from there to disk if the host budget requires) until the task's buffers fit.
     pub device_budget: Option<u64>,
+    /// How many source chunks (store reads, generated data, host uploads) may be read ahead of
+    /// the tasks that consume them: started or finished sources none of whose readers has
+    /// started yet. Reads that complete the inputs of a task already waiting on other reads are
+    /// not held back, and with nothing running a source always starts. At least 1.
+    pub prefetch_depth: usize,
 }
 
 /// Refuses a plan with a task that cannot fit the budget even when it runs alone.
@@ -98,7 +103,7 @@ fn check_budget(plan: &Plan, budget: u64) -> Result<()> {
 /// Everything the workers share, behind one lock.
 pub(crate) struct State {
     /// Unfinished input tasks per task.
-    waiting: Vec<u32>,
+    pub(crate) waiting: Vec<u32>,
     /// Remaining reads per value (the plan's outputs hold one extra read).
     reads: Vec<Vec<u32>>,
     pub(crate) values: Vec<Vec<Option<Buffer>>>,
@@ -120,6 +125,11 @@ pub(crate) struct State {
     pub(crate) reserved: u64,
     workers: usize,
     done: usize,
+    /// Source tasks started whose outputs no reader has started on yet, and their peak.
+    pub(crate) read_ahead: usize,
+    pub(crate) peak_read_ahead: usize,
+    /// Source tasks counted in `read_ahead` until a reader starts.
+    pub(crate) ahead_of_readers: HashSet<u32>,
     /// Bytes of values held in host memory.
     pub(crate) held: u64,
     /// Bytes of values held on a device, and their peak.
@@ -135,6 +145,8 @@ pub(crate) struct Shared<'a> {
     pub(crate) plan: &'a Plan,
     pub(crate) keys: Vec<u32>,
     dependents: Vec<Vec<u32>>,
+    /// Distinct producing tasks per task (its `waiting` count before anything ran).
+    pub(crate) producers: Vec<u32>,
     /// The tasks reading each value.
     pub(crate) readers: Vec<Vec<Vec<u32>>>,
     pub(crate) config: &'a ExecConfig,
@@ -199,6 +211,7 @@ pub fn execute(
         plan: &plan,
         keys,
         dependents,
+        producers: waiting.clone(),
         readers,
         config,
         max_workers: config.pool.current_num_threads().max(1),
@@ -222,6 +235,9 @@ pub fn execute(
             reserved: 0,
             workers: 0,
             done: 0,
+            read_ahead: 0,
+            peak_read_ahead: 0,
+            ahead_of_readers: HashSet::new(),
             held: 0,
             held_device: 0,
             peak_device: 0,
@@ -242,6 +258,7 @@ pub fn execute(
     report.peak_device_bytes = report.peak_device_bytes.max(state.peak_device);
     report.bytes_spilled += state.spill.bytes_written;
     report.bytes_evicted += state.bytes_evicted;
+    report.peak_read_ahead = report.peak_read_ahead.max(state.peak_read_ahead);
     report.execute_s += start.elapsed().as_secs_f64();
     if let Some(e) = state.failure.take() {
         return Err(e);
@@ -368,6 +385,10 @@ fn finish(
     state.tasks_run += 1;
     if let TaskKind::Launch(kernel) = &task.kind {
         state.fused_ops += kernel.fused_ops();
+    }
+    // A source read only by the caller has no reader to wait for.
+    if shared.readers[id as usize].iter().all(Vec::is_empty) && state.ahead_of_readers.remove(&id) {
+        state.read_ahead -= 1;
     }
     for (k, buffer) in outputs.into_iter().enumerate() {
         if state.reads[id as usize][k] > 0 {

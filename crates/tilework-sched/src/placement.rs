@@ -151,6 +151,16 @@ impl Placement {
         if self.policy == Policy::Cpu || !self.accelerator_kernels.contains(&kernel.family()) {
             return None;
         }
+        // A user kernel runs on the GPU exactly when its author wrote it in WGSL.
+        let user_wgsl = match kernel {
+            Kernel::MapBlocks { func, .. } | Kernel::Overlap { func, .. } => {
+                Some(func.wgsl.is_some())
+            }
+            _ => None,
+        };
+        if user_wgsl == Some(false) {
+            return None;
+        }
         let dtypes = &accelerator.caps().dtypes;
         let input_dtypes = inputs.iter().map(|b| match b {
             Buffer::Host(h) => h.dtype(),
@@ -162,7 +172,7 @@ impl Placement {
         if !all_supported {
             return None;
         }
-        if self.policy == Policy::Auto {
+        if self.policy == Policy::Auto && user_wgsl.is_none() {
             let on_device = inputs.iter().any(|b| matches!(b, Buffer::Device(_)));
             let bytes: usize = outputs.iter().map(BufferSpec::nbytes).sum();
             if !on_device && bytes < self.min_accelerator_bytes {

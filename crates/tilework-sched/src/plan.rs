@@ -24,7 +24,7 @@ pub struct ValueRef {
 #[derive(Clone, Debug)]
 pub enum TaskKind {
     /// Runs a kernel on a backend.
-    Launch(Kernel),
+    Launch(Box<Kernel>),
     /// A value that already exists on the host (persisted chunks).
     Literal(HostArray),
 }
@@ -96,7 +96,7 @@ impl Plan {
                     writer: sink.writer.clone(),
                     region: grid.region(&index),
                 };
-                planner.push(TaskKind::Launch(kernel), vec![chunk], Vec::new());
+                planner.push(TaskKind::Launch(Box::new(kernel)), vec![chunk], Vec::new());
             }
         }
         let mut outputs = Vec::with_capacity(roots.len());
@@ -169,7 +169,7 @@ impl Planner {
         inputs: Vec<ValueRef>,
         output: BufferSpec,
     ) -> ValueRef {
-        self.push(TaskKind::Launch(kernel), inputs, vec![output])[0]
+        self.push(TaskKind::Launch(Box::new(kernel)), inputs, vec![output])[0]
     }
 
     pub(crate) fn memo_get(&self, node: &Arc<Node>, linear: usize, stage: u8) -> Option<ValueRef> {
@@ -223,7 +223,12 @@ impl Planner {
             Op::Overlap { .. } => self.overlap_chunk(node, &region, spec)?,
             Op::MapBlocks(func) => {
                 let inputs = self.broadcast_inputs(&node.inputs, grid.shape(), index)?;
-                self.launch(Kernel::MapBlocks { func: func.clone() }, inputs, spec)
+                let kernel = Kernel::MapBlocks {
+                    func: func.clone(),
+                    chunk_start: region.start.clone(),
+                    global_shape: Shape::from_slice(grid.shape()),
+                };
+                self.launch(kernel, inputs, spec)
             }
             Op::Invalid(e) => return Err(e.clone()),
         };

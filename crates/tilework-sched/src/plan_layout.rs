@@ -484,6 +484,8 @@ impl Planner {
                 start: trim_start,
                 shape: region.shape.clone(),
             },
+            global_shape: Shape::from_slice(shape),
+            chunk_start: region.start.clone(),
         };
         if block_shape.contains(&0) && region.numel() > 0 {
             return Err(Error::invalid(

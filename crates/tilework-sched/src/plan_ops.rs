@@ -120,7 +120,7 @@ impl Planner {
                     global_shape: in_shape.clone(),
                 },
             };
-            states.push(self.push(TaskKind::Launch(kernel), inputs, outputs));
+            states.push(self.push(TaskKind::Launch(Box::new(kernel)), inputs, outputs));
         }
         while states.len() > 1 {
             let mut next = Vec::with_capacity(states.len().div_ceil(REDUCE_FAN_IN));
@@ -139,7 +139,7 @@ impl Planner {
                     axes: axes.clone(),
                     stage: ReduceStage::Combine,
                 };
-                next.push(self.push(TaskKind::Launch(kernel), inputs, specs));
+                next.push(self.push(TaskKind::Launch(Box::new(kernel)), inputs, specs));
             }
             states = next;
         }
@@ -178,7 +178,7 @@ impl Planner {
             let mut last_shape = shape.clone();
             last_shape[axis] = 1;
             let outs = planner.push(
-                TaskKind::Launch(Kernel::ScanLocal { op, axis }),
+                TaskKind::Launch(Box::new(Kernel::ScanLocal { op, axis })),
                 vec![input],
                 vec![
                     BufferSpec {

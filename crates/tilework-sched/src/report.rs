@@ -32,6 +32,9 @@ pub struct Report {
     pub bytes_evicted: u64,
     /// Bytes written to the spill directory.
     pub bytes_spilled: u64,
+    /// Most source chunks read ahead of their consumers at once (bounded by the context's
+    /// prefetch depth, except for reads completing a task's inputs).
+    pub peak_read_ahead: usize,
     /// Seconds spent optimizing the graph.
     pub optimize_s: f64,
     /// Seconds spent planning tasks.
@@ -55,7 +58,11 @@ impl fmt::Display for Report {
             self.nodes_before, self.nodes_after
         )?;
         writeln!(f, "fused elementwise ops: {}", self.fused_ops)?;
-        writeln!(f, "peak host bytes: {}", self.peak_host_bytes)?;
+        writeln!(
+            f,
+            "peak host bytes: {}, peak read-ahead: {} source chunks",
+            self.peak_host_bytes, self.peak_read_ahead
+        )?;
         if self.gpu_tasks > 0 || self.peak_device_bytes > 0 {
             writeln!(
                 f,

@@ -17,6 +17,8 @@ pub(crate) const RANDOM: &str = include_str!("../../../shaders/random.wgsl");
 pub(crate) const ELEMENTWISE: &str = include_str!("../../../shaders/elementwise.wgsl");
 /// `gather.wgsl`.
 pub(crate) const GATHER: &str = include_str!("../../../shaders/gather.wgsl");
+/// `user.wgsl`.
+pub(crate) const USER: &str = include_str!("../../../shaders/user.wgsl");
 /// `reshape.wgsl`.
 pub(crate) const RESHAPE: &str = include_str!("../../../shaders/reshape.wgsl");
 

@@ -14,6 +14,7 @@ mod reduce;
 mod reshape;
 mod scan;
 mod source;
+mod user;
 
 use crate::device::{Features, Gpu};
 use crate::dispatch::{self, Step};
@@ -37,6 +38,8 @@ pub(crate) const FAMILIES: &[&str] = &[
     "matmul",
     "reduce",
     "scan",
+    "map_blocks",
+    "overlap",
 ];
 
 /// A task input, resident on this device.
@@ -148,8 +151,6 @@ fn not_on_gpu(kernel: &Kernel, dtype: DType, device: &str) -> Error {
     let op = match kernel {
         Kernel::StoreRead { .. } => "store_read (host I/O, not a GPU kernel)",
         Kernel::StoreWrite { .. } => "store_write (host I/O, not a GPU kernel)",
-        Kernel::MapBlocks { .. } => "map_blocks (a host closure)",
-        Kernel::Overlap { .. } => "overlap (a host closure)",
         _ => "kernel (no GPU kernel)",
     };
     unsupported(op, dtype, device)
@@ -208,6 +209,13 @@ pub(crate) fn run(
         Kernel::ScanLocal { .. } | Kernel::ScanCarry { .. } | Kernel::ScanApply { .. } => {
             scan::scan(l, kernel, inputs, outputs)?
         }
+        Kernel::MapBlocks { .. } => one(user::map_blocks(
+            l,
+            kernel,
+            inputs,
+            single(family, outputs)?,
+        )?),
+        Kernel::Overlap { .. } => one(user::overlap(l, kernel, inputs, single(family, outputs)?)?),
         other => {
             let dtype = outputs
                 .first()
@@ -233,5 +241,6 @@ pub(crate) fn all_shaders(features: &Features) -> Result<Vec<(String, String)>> 
     out.extend(reduce::shaders(features)?);
     out.extend(scan::shaders(features)?);
     out.extend(elementwise::sample_shaders(features)?);
+    out.extend(user::sample_shaders(features)?);
     Ok(out)
 }

@@ -29,6 +29,7 @@ fn families_without_gpu_kernels_are_unsupported() {
     let func = BlockFn {
         name: "id".into(),
         func: Arc::new(|b: &[HostArray]| Ok(b[0].clone())),
+        wgsl: None,
     };
     let kernels = [
         Kernel::StoreRead {
@@ -38,7 +39,11 @@ fn families_without_gpu_kernels_are_unsupported() {
                 shape: Shape::from_slice(&[4]),
             },
         },
-        Kernel::MapBlocks { func },
+        Kernel::MapBlocks {
+            func,
+            chunk_start: Shape::from_slice(&[0]),
+            global_shape: Shape::from_slice(&[4]),
+        },
     ];
     for k in kernels {
         let e = gpu
@@ -49,7 +54,9 @@ fn families_without_gpu_kernels_are_unsupported() {
             "{}: {e}",
             k.family()
         );
-        assert!(!WgpuBackend::kernel_families().contains(&k.family()));
+        // User kernels are a GPU family, but only with a WGSL body.
+        let listed = WgpuBackend::kernel_families().contains(&k.family());
+        assert_eq!(listed, k.family() == "map_blocks", "{}", k.family());
     }
     for family in [
         "fill",
@@ -63,6 +70,8 @@ fn families_without_gpu_kernels_are_unsupported() {
         "matmul",
         "reduce",
         "scan",
+        "map_blocks",
+        "overlap",
     ] {
         assert!(WgpuBackend::kernel_families().contains(&family), "{family}");
     }

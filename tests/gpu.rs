@@ -144,7 +144,8 @@ fn a_device_budget_caps_what_the_gpu_holds() -> Result<()> {
     assert_eq!(got, scaled(&cpu)?.compute()?);
     assert!(report.gpu_tiled_tasks > 0, "{report}");
     assert!(report.peak_device_bytes <= cap, "{report}");
-    // A 4096^2 matmul whose tasks need more than the cap runs where it fits (here: the CPU).
+    // A 4096^2 matmul whose tasks (4 pairs of 4 MiB blocks) need more than the cap runs on the
+    // GPU in tiles: rows of the result, one (a_k, b_k) pair at a time, summed on the host.
     let product = |ctx: &Context| -> Result<Array> {
         let a = ctx
             .rng(6)
@@ -156,6 +157,7 @@ fn a_device_budget_caps_what_the_gpu_holds() -> Result<()> {
     };
     let (got, report) = product(&gpu)?.compute_with_report()?;
     assert!(report.peak_device_bytes <= cap, "{report}");
+    assert!(report.gpu_tiled_tasks > 0, "{report}");
     let want = product(&cpu)?.to_ndarray::<f32>()?;
     let got = tilework::HostArray::typed::<f32>(&got)?.to_owned();
     for (g, w) in got.iter().zip(want.iter()) {

@@ -49,6 +49,22 @@ impl Buffer {
         }
     }
 
+    /// Element type.
+    pub fn dtype(&self) -> DType {
+        match self {
+            Buffer::Host(h) => h.dtype(),
+            Buffer::Device(d) => d.spec.dtype,
+        }
+    }
+
+    /// Shape.
+    pub fn shape(&self) -> Shape {
+        match self {
+            Buffer::Host(h) => h.shape(),
+            Buffer::Device(d) => d.spec.shape.clone(),
+        }
+    }
+
     /// The host array, if the buffer is on the host.
     pub fn as_host(&self) -> Option<&HostArray> {
         match self {

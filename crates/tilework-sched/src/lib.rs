@@ -13,6 +13,7 @@ mod plan_ops;
 mod report;
 mod spill;
 mod tiling;
+mod tiling_matmul;
 
 pub use exec::{CancelToken, ExecConfig, execute};
 pub use placement::{Placement, PlacementStats, Policy};

@@ -162,10 +162,7 @@ impl Placement {
             return None;
         }
         let dtypes = &accelerator.caps().dtypes;
-        let input_dtypes = inputs.iter().map(|b| match b {
-            Buffer::Host(h) => h.dtype(),
-            Buffer::Device(d) => d.spec.dtype,
-        });
+        let input_dtypes = inputs.iter().map(|b| b.dtype());
         let all_supported = input_dtypes
             .chain(outputs.iter().map(|s| s.dtype))
             .all(|d| dtypes.contains(&d));
@@ -268,9 +265,12 @@ impl Backend for Placement {
                 Some(budget) => budget.saturating_sub(*self.live()),
                 None => u64::MAX,
             };
-            if let Some(result) =
-                self.launch_tiled(accelerator.as_ref(), kernel, inputs, outputs, room)
-            {
+            let tiled = self
+                .launch_tiled(accelerator.as_ref(), kernel, inputs, outputs, room)
+                .or_else(|| {
+                    self.launch_matmul_tiled(accelerator.as_ref(), kernel, inputs, outputs, room)
+                });
+            if let Some(result) = tiled {
                 self.stats.accelerator_tasks.fetch_add(1, Ordering::Relaxed);
                 return result;
             }

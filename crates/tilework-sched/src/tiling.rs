@@ -16,7 +16,13 @@ use tilework_core::{
 };
 
 /// Rows `start .. start + rows` of a buffer of shape `shape`, as a gather piece.
-fn rows_piece(input: usize, shape: &[usize], start: usize, out_start: usize, rows: usize) -> Piece {
+pub(crate) fn rows_piece(
+    input: usize,
+    shape: &[usize],
+    start: usize,
+    out_start: usize,
+    rows: usize,
+) -> Piece {
     let mut out_shape = Shape::from_slice(shape);
     out_shape[0] = rows;
     let mut at = Shape::from_slice(&vec![0; shape.len()]);
@@ -32,13 +38,6 @@ fn rows_piece(input: usize, shape: &[usize], start: usize, out_start: usize, row
                 step: 1,
             })
             .collect(),
-    }
-}
-
-fn shape_of(buffer: &Buffer) -> Shape {
-    match buffer {
-        Buffer::Host(h) => h.shape(),
-        Buffer::Device(d) => d.spec.shape.clone(),
     }
 }
 
@@ -62,7 +61,7 @@ impl Placement {
             _ => return None,
         };
         let rows_or_broadcast = inputs.iter().all(|b| {
-            let s = shape_of(b);
+            let s = b.shape();
             !s.is_empty() && (s[0] == rows || s[0] == 1)
         });
         (rows >= 2 && rows_or_broadcast).then_some(Split { rows, combine })
@@ -86,11 +85,8 @@ impl Placement {
         let per_row: u64 = inputs
             .iter()
             .map(|b| {
-                let s = shape_of(b);
-                let size = match b {
-                    Buffer::Host(h) => h.dtype().size(),
-                    Buffer::Device(d) => d.spec.dtype.size(),
-                };
+                let s = b.shape();
+                let size = b.dtype().size();
                 if s[0] == split.rows {
                     row_bytes(&s, size)
                 } else {
@@ -108,7 +104,7 @@ impl Placement {
             .sum();
         let fixed: u64 = inputs
             .iter()
-            .filter(|b| shape_of(b)[0] != split.rows)
+            .filter(|b| b.shape()[0] != split.rows)
             .map(|b| b.nbytes() as u64)
             .sum::<u64>()
             + outputs
@@ -143,7 +139,7 @@ impl Placement {
             let rows = tile_rows.min(split.rows - start);
             let mut tile_inputs = Vec::with_capacity(host.len());
             for buffer in &host {
-                let shape = shape_of(buffer);
+                let shape = buffer.shape();
                 if shape[0] != split.rows {
                     tile_inputs.push(buffer.clone());
                     continue;
@@ -155,10 +151,7 @@ impl Placement {
                 let mut spec_shape = shape.clone();
                 spec_shape[0] = rows;
                 let spec = BufferSpec {
-                    dtype: match buffer {
-                        Buffer::Host(h) => h.dtype(),
-                        Buffer::Device(d) => d.spec.dtype,
-                    },
+                    dtype: buffer.dtype(),
                     shape: spec_shape,
                 };
                 tile_inputs.extend(cpu.launch(&gather, &[buffer], &[spec])?);
@@ -233,7 +226,7 @@ impl Placement {
                     .zip(&starts)
                     .enumerate()
                     .map(|(i, (part, &start))| {
-                        let shape = shape_of(part);
+                        let shape = part.shape();
                         rows_piece(i, &shape, 0, start, shape[0])
                     })
                     .collect();
@@ -246,7 +239,7 @@ impl Placement {
 
     /// One tile: on the accelerator when its buffers fit the budget now, on the CPU otherwise;
     /// results come back to the host.
-    fn run_tile(
+    pub(crate) fn run_tile(
         &self,
         accelerator: &dyn Backend,
         kernel: &Kernel,

@@ -20,14 +20,13 @@ impl Shared<'_> {
     /// Bytes a task adds to the held memory when it starts: its outputs, plus its spilled inputs.
     fn need(&self, state: &State, id: u32) -> u64 {
         let task = &self.plan.tasks[id as usize];
-        let outputs: usize = task.outputs.iter().map(|o| o.nbytes()).sum();
         let spilled: usize = task
             .inputs
             .iter()
             .filter_map(|v| state.spilled.get(&(v.task, v.output)))
             .map(|s| s.nbytes())
             .sum();
-        (outputs + spilled) as u64
+        task.output_bytes() + spilled as u64
     }
 
     fn fits(&self, state: &State, need: u64) -> bool {
@@ -171,8 +170,7 @@ impl Shared<'_> {
             .filter(|i| !state.device_values.contains(&(i.task, i.output)))
             .map(|i| self.plan.tasks[i.task as usize].outputs[i.output as usize].nbytes())
             .sum();
-        let outputs: usize = task.outputs.iter().map(|o| o.nbytes()).sum();
-        let need = (host_inputs + outputs) as u64;
+        let need = host_inputs as u64 + task.output_bytes();
         if state.held_device + need <= budget {
             return Ok(());
         }
@@ -240,7 +238,7 @@ impl Shared<'_> {
         }
         state.running += 1;
         state.running_tasks.insert(id);
-        state.reserved += task.outputs.iter().map(|o| o.nbytes() as u64).sum::<u64>();
+        state.reserved += task.output_bytes();
         let mut inputs = Vec::with_capacity(task.inputs.len());
         for v in &task.inputs {
             let key = (v.task, v.output);

@@ -76,8 +76,7 @@ fn check_budget(plan: &Plan, budget: u64) -> Result<()> {
             .iter()
             .map(|v| plan.tasks[v.task as usize].outputs[v.output as usize].nbytes())
             .sum();
-        let outputs: usize = task.outputs.iter().map(|o| o.nbytes()).sum();
-        let needed = (inputs + outputs) as u64;
+        let needed = inputs as u64 + task.output_bytes();
         if needed > budget {
             let family = match &task.kind {
                 TaskKind::Launch(kernel) => kernel.family(),
@@ -359,7 +358,7 @@ fn work<'s>(scope: &rayon::Scope<'s>, shared: &'s Shared<'s>) {
         state = shared.lock();
         state.running -= 1;
         state.running_tasks.remove(&id);
-        state.reserved -= task.outputs.iter().map(|o| o.nbytes() as u64).sum::<u64>();
+        state.reserved -= task.output_bytes();
         state.done += 1;
         match result {
             Err(e) => {

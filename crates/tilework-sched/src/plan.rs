@@ -40,6 +40,13 @@ pub struct Task {
     pub outputs: Vec<BufferSpec>,
 }
 
+impl Task {
+    /// Bytes of all its outputs.
+    pub fn output_bytes(&self) -> u64 {
+        self.outputs.iter().map(|o| o.nbytes() as u64).sum()
+    }
+}
+
 /// The chunks of one requested array.
 #[derive(Clone, Debug)]
 pub struct PlannedArray {

@@ -6,7 +6,7 @@ use super::ops::{self, Ctx};
 use crate::dtype::Repr;
 use crate::shaders::{self, Helpers};
 use crate::template::render;
-use tilework_core::{BinaryOp, DType, Error, Expr, ExprNode, Result, UnaryOp};
+use tilework_core::{BinaryOp, Error, Expr, ExprNode, Result, UnaryOp};
 
 /// How the kernel reads one input.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -147,31 +147,10 @@ pub(crate) fn generate(expr: &Expr, target: &Target<'_>) -> Result<String> {
     w.line(&format!("out[i] = {};", target.out.store(root)));
     let body = w.finish();
 
-    let mut b = Writer::new(0);
-    for (k, (repr, _)) in target.inputs.iter().enumerate() {
-        b.line(&format!(
-            "@group(0) @binding({}) var<storage, read> in{k}: array<{}>;",
-            k + 1,
-            repr.storage()
-        ));
-    }
-    b.line(&format!(
-        "@group(0) @binding({}) var<storage, read_write> out: array<{}>;",
-        target.inputs.len() + 1,
-        target.out.storage()
-    ));
-    let bindings = b.finish();
-    let stores_f16 = target.out.dtype == DType::F16 && !target.f16_native;
-    let loads_f16 = target
-        .inputs
-        .iter()
-        .any(|(r, _)| r.dtype == DType::F16 && !target.f16_native);
-    if stores_f16 || loads_f16 {
-        helpers.need_f16(false);
-    }
-    let native_f16_storage = target.f16_native
-        && (target.out.dtype == DType::F16
-            || target.inputs.iter().any(|(r, _)| r.dtype == DType::F16));
+    let input_reprs: Vec<Repr> = target.inputs.iter().map(|(r, _)| *r).collect();
+    let bindings = super::storage_bindings("", &input_reprs, target.out);
+    let native_f16_storage =
+        super::f16_helpers(&mut helpers, &input_reprs, target.out, target.f16_native);
     render(
         "elementwise.wgsl",
         shaders::ELEMENTWISE,
@@ -219,7 +198,7 @@ fn write_offsets(w: &mut Writer, inputs: &[(Repr, Read)]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tilework_core::Scalar;
+    use tilework_core::{DType, Scalar};
 
     fn target<'a>(inputs: &'a [(Repr, Read)], out: DType) -> Target<'a> {
         Target {

@@ -7,6 +7,10 @@
 pub(crate) mod expr;
 pub(crate) mod ops;
 
+use crate::dtype::Repr;
+use crate::shaders::Helpers;
+use tilework_core::DType;
+
 /// Builds WGSL text line by line with block indentation and numbered temporaries.
 #[derive(Debug, Default)]
 pub(crate) struct Writer {
@@ -62,6 +66,35 @@ impl Writer {
     pub(crate) fn finish(self) -> String {
         self.out
     }
+}
+
+/// Storage bindings of a kernel reading `inputs` and writing `out`: `{prefix}in0..` read-only
+/// at bindings 1.., then `{prefix}out` (binding 0 is the params).
+pub(crate) fn storage_bindings(prefix: &str, inputs: &[Repr], out: Repr) -> String {
+    let mut b = Writer::new(0);
+    for (k, repr) in inputs.iter().enumerate() {
+        b.line(&format!(
+            "@group(0) @binding({}) var<storage, read> {prefix}in{k}: array<{}>;",
+            k + 1,
+            repr.storage()
+        ));
+    }
+    b.line(&format!(
+        "@group(0) @binding({}) var<storage, read_write> {prefix}out: array<{}>;",
+        inputs.len() + 1,
+        out.storage()
+    ));
+    b.finish()
+}
+
+/// The f16 helpers a kernel over `inputs` and `out` needs, and whether it stores f16 natively
+/// (so its shader must `enable f16;`).
+pub(crate) fn f16_helpers(helpers: &mut Helpers, inputs: &[Repr], out: Repr, native: bool) -> bool {
+    let any_f16 = out.dtype == DType::F16 || inputs.iter().any(|r| r.dtype == DType::F16);
+    if any_f16 && !native {
+        helpers.need_f16(false);
+    }
+    any_f16 && native
 }
 
 #[cfg(test)]

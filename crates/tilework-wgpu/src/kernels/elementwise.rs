@@ -8,7 +8,7 @@
 use super::{Input, Launch, count};
 use crate::codegen::expr::{Read, Target, generate};
 use crate::device::Features;
-use crate::dispatch::{Params, Step};
+use crate::dispatch::Params;
 use crate::dtype::{Repr, unsupported};
 use crate::pipeline::Access;
 use tilework_core::shape::c_strides;
@@ -138,16 +138,8 @@ pub(crate) fn elementwise(
             params.len(s, "broadcast stride")?;
         }
     }
-    let buffer = l.alloc(out, n)?;
-    let mut buffers: Vec<&wgpu::Buffer> = inputs.iter().map(|i| &i.buffer).collect();
-    buffers.push(&buffer);
-    l.submit(&[Step {
-        pipeline: &pipeline,
-        buffers,
-        params,
-        threads: n as u64,
-    }])?;
-    Ok(buffer)
+    let buffers: Vec<&wgpu::Buffer> = inputs.iter().map(|i| &i.buffer).collect();
+    l.run_per_element(&pipeline, &buffers, out, n, params)
 }
 
 /// Generated shaders over every op, cast and dtype the device supports (for the naga test).

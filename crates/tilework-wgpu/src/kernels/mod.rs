@@ -104,6 +104,28 @@ impl<'a> Launch<'a> {
         dispatch::submit(self.gpu, self.pool, steps)
     }
 
+    /// Allocates `n` elements of `out` and runs `pipeline` once per element, binding `inputs`
+    /// and then the new buffer, which it returns.
+    pub(crate) fn run_per_element(
+        &self,
+        pipeline: &Pipeline,
+        inputs: &[&wgpu::Buffer],
+        out: Repr,
+        n: usize,
+        params: dispatch::Params,
+    ) -> Result<wgpu::Buffer> {
+        let buffer = self.alloc(out, n)?;
+        let mut buffers = inputs.to_vec();
+        buffers.push(&buffer);
+        self.submit(&[Step {
+            pipeline,
+            buffers,
+            params,
+            threads: n as u64,
+        }])?;
+        Ok(buffer)
+    }
+
     /// Gives the buffers this launch allocated, except `keep`, back to the pool.
     pub(crate) fn release_except(self, keep: &[wgpu::Buffer]) {
         for b in self.allocated.into_inner() {

@@ -9,9 +9,9 @@
 //! so the trim costs nothing.
 
 use super::{Input, Launch, count, elementwise, gather};
-use crate::codegen::{Writer, ops};
+use crate::codegen::{self, Writer, ops};
 use crate::device::Features;
-use crate::dispatch::{Params, Step};
+use crate::dispatch::Params;
 use crate::dtype::{Repr, compute_type, unsupported};
 use crate::pipeline::Access;
 use crate::shaders::{self, Helpers};
@@ -236,16 +236,8 @@ fn run(
                 .i32(as_i32((start + region.shape[a]) as i64)?);
         }
     }
-    let buffer = l.alloc(out, n)?;
-    let mut buffers: Vec<&wgpu::Buffer> = views.iter().map(|v| &v.input.buffer).collect();
-    buffers.push(&buffer);
-    l.submit(&[Step {
-        pipeline: &pipeline,
-        buffers,
-        params,
-        threads: n as u64,
-    }])?;
-    Ok(buffer)
+    let inputs: Vec<&wgpu::Buffer> = views.iter().map(|v| &v.input.buffer).collect();
+    l.run_per_element(&pipeline, &inputs, out, n, params)
 }
 
 /// The complete WGSL of a user kernel over inputs `reprs` writing `out`; `constant` is what
@@ -260,28 +252,8 @@ fn source(
     f: &Features,
 ) -> Result<String> {
     let mut helpers = Helpers::new();
-    let soft_f16 =
-        !f.f16_native && (out.dtype == DType::F16 || reprs.iter().any(|r| r.dtype == DType::F16));
-    if soft_f16 || (out.dtype == DType::F16 && f.f16_native) {
-        helpers.need_f16(f.f16_native);
-    }
-    let native_f16 =
-        f.f16_native && (out.dtype == DType::F16 || reprs.iter().any(|r| r.dtype == DType::F16));
-
-    let mut b = Writer::new(0);
-    for (k, repr) in reprs.iter().enumerate() {
-        b.line(&format!(
-            "@group(0) @binding({}) var<storage, read> tw_in{k}: array<{}>;",
-            k + 1,
-            repr.storage()
-        ));
-    }
-    b.line(&format!(
-        "@group(0) @binding({}) var<storage, read_write> tw_out: array<{}>;",
-        reprs.len() + 1,
-        out.storage()
-    ));
-    let bindings = b.finish();
+    let native_f16 = codegen::f16_helpers(&mut helpers, reprs, out, f.f16_native);
+    let bindings = codegen::storage_bindings("tw_", reprs, out);
 
     let params: Vec<String> = (0..rank).map(|a| format!("d{a}: i32")).collect();
     let offsets: Vec<String> = (0..rank).map(|a| format!("d{a}")).collect();

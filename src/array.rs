@@ -338,6 +338,7 @@ pub(crate) fn run(
         cancel: ctx.inner.cancel.clone(),
         device_budget: ctx.inner.placement.as_ref().and(ctx.inner.device_memory),
         prefetch_depth: ctx.inner.prefetch_depth,
+        compute_threads: ctx.inner.threads,
     };
     let before = ctx.inner.placement.as_deref().map(|stats| {
         stats.start_peak();

@@ -42,6 +42,9 @@ pub(crate) struct Inner {
     /// The attached GPU, described.
     pub(crate) gpu: Option<String>,
     pub(crate) pool: Arc<rayon::ThreadPool>,
+    /// Threads for compute tasks; the pool has `io_threads` more, for storage reads and writes.
+    pub(crate) threads: usize,
+    pub(crate) io_threads: usize,
     pub(crate) device: Device,
     pub(crate) host_memory: u64,
     pub(crate) device_memory: Option<u64>,
@@ -77,7 +80,8 @@ impl std::fmt::Debug for Context {
 
 impl Context {
     /// A context with defaults (all cores, `Device::Auto`), honouring `TILEWORK_DEVICE`,
-    /// `TILEWORK_HOST_MEMORY`, `TILEWORK_DEVICE_MEMORY`, `TILEWORK_SPILL_DIR` and `TILEWORK_PREFETCH`.
+    /// `TILEWORK_HOST_MEMORY`, `TILEWORK_DEVICE_MEMORY`, `TILEWORK_SPILL_DIR`, `TILEWORK_PREFETCH`
+    /// and `TILEWORK_IO_THREADS`.
     ///
     /// # Errors
     /// An environment variable that does not parse, or a device that cannot be opened.
@@ -90,9 +94,15 @@ impl Context {
         ContextBuilder::default()
     }
 
-    /// Number of worker threads.
+    /// Number of worker threads for compute tasks.
     pub fn threads(&self) -> usize {
-        self.inner.pool.current_num_threads()
+        self.inner.threads
+    }
+
+    /// Number of extra threads for storage reads and writes, which wait on the disk while the
+    /// compute threads work.
+    pub fn io_threads(&self) -> usize {
+        self.inner.io_threads
     }
 
     /// The device computations run on.
@@ -152,6 +162,7 @@ impl Context {
 #[derive(Clone, Debug, Default)]
 pub struct ContextBuilder {
     threads: Option<usize>,
+    io_threads: Option<usize>,
     device: Option<Device>,
     host_memory: Option<u64>,
     device_memory: Option<u64>,
@@ -172,6 +183,13 @@ impl ContextBuilder {
     /// Worker threads (default: all cores).
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = Some(threads);
+        self
+    }
+
+    /// Extra threads that run storage reads and writes, so that waiting on the disk overlaps
+    /// compute (default: `TILEWORK_IO_THREADS` or 2; 0 runs them on the compute threads).
+    pub fn io_threads(mut self, threads: usize) -> Self {
+        self.io_threads = Some(threads);
         self
     }
 
@@ -251,6 +269,16 @@ impl ContextBuilder {
                 .map(|n| n.get())
                 .unwrap_or(1),
         };
+        let io_threads = match (self.io_threads, env("TILEWORK_IO_THREADS")) {
+            (Some(n), _) => n,
+            (None, Some(v)) => v.trim().parse().map_err(|_| {
+                Error::invalid(
+                    "TILEWORK_IO_THREADS",
+                    format!("{v:?} is not a number of threads"),
+                )
+            })?,
+            (None, None) => 2,
+        };
         let prefetch_depth = match (self.prefetch_depth, env("TILEWORK_PREFETCH")) {
             (Some(d), _) => d,
             (None, Some(v)) => v.trim().parse().map_err(|_| {
@@ -270,7 +298,7 @@ impl ContextBuilder {
         let adapter = self.gpu_adapter.or_else(|| env("TILEWORK_GPU_ADAPTER"));
         let devices = crate::devices::open(device, adapter, device_memory)?;
         let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
+            .num_threads(threads + io_threads)
             .thread_name(|i| format!("tilework-{i}"))
             .build()
             .map_err(|e| Error::Device(format!("cannot start {threads} worker threads: {e}")))?;
@@ -280,6 +308,8 @@ impl ContextBuilder {
                 placement: devices.stats,
                 gpu: devices.gpu,
                 pool: Arc::new(pool),
+                threads,
+                io_threads,
                 device,
                 host_memory,
                 device_memory,

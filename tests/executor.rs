@@ -239,3 +239,25 @@ fn a_task_reading_more_chunks_than_the_prefetch_depth_still_runs() -> Result<()>
     assert!(Context::builder().prefetch_depth(0).build().is_err());
     Ok(())
 }
+
+#[test]
+fn storage_threads_do_not_change_results() -> Result<()> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("x.zarr");
+    let writer = with_threads(2);
+    let x = writer
+        .rng(12)
+        .normal(&[512, 1024], 1.0, 2.0, DType::F32, [32, 1024])?;
+    x.to_zarr(&path, &tilework::ZarrWriteOptions::default())?;
+    let mut results = Vec::new();
+    for io in [0, 1, 3] {
+        let ctx = Context::builder().threads(2).io_threads(io).build()?;
+        assert_eq!((ctx.threads(), ctx.io_threads()), (2, io));
+        let stored = ctx.from_zarr(&path)?;
+        let (values, report) = compute_all(&ctx, &[stored.mean()?, stored.std(0)?])?;
+        assert!(report.peak_read_ahead >= 1, "{report}");
+        results.push(values);
+    }
+    assert!(results.windows(2).all(|w| w[0] == w[1]));
+    Ok(())
+}

@@ -10,8 +10,9 @@
 //! fit).
 
 use crate::exec::{Shared, State};
+use crate::plan::TaskKind;
 use std::cmp::Reverse;
-use tilework_core::{Buffer, Result};
+use tilework_core::{Buffer, Kernel, Result};
 
 /// A task output: (task, output index).
 pub(crate) type ValueId = (u32, u32);
@@ -50,8 +51,31 @@ impl Shared<'_> {
             .any(|&r| state.waiting[r as usize] < self.producers[r as usize])
     }
 
+    /// Whether task `id` reads or writes a store (it then mostly waits on the disk).
+    fn is_storage(&self, id: u32) -> bool {
+        matches!(&self.plan.tasks[id as usize].kind,
+            TaskKind::Launch(k) if matches!(**k, Kernel::StoreRead { .. } | Kernel::StoreWrite { .. }))
+    }
+
+    /// Whether a storage task can take one of the threads beyond the compute slots now.
+    fn io_slot_free(&self, state: &State) -> bool {
+        let storage_running = state.running - state.computing.len();
+        storage_running + self.config.compute_threads.max(1) < self.max_workers
+    }
+
+    fn compute_slot_free(&self, state: &State) -> bool {
+        state.computing.len() < self.config.compute_threads.max(1)
+    }
+
+    /// Whether task `id` may start now as far as threads and read-ahead go.
+    fn may_start(&self, state: &State, id: u32) -> bool {
+        let slot =
+            self.compute_slot_free(state) || (self.is_storage(id) && self.io_slot_free(state));
+        slot && self.may_read_ahead(state, id)
+    }
+
     fn admissible(&self, state: &State, id: u32) -> bool {
-        self.may_read_ahead(state, id) && self.fits(state, self.need(state, id))
+        self.may_start(state, id) && self.fits(state, self.need(state, id))
     }
 
     /// The next task to start, taken off the ready queue, or `None` when no ready task should
@@ -74,10 +98,10 @@ impl Shared<'_> {
             .iter()
             .rposition(|&Reverse((_, id))| self.admissible(state, id))
             .map(|i| queued.remove(i).0.1);
-        // Otherwise make room for the best task that read-ahead does not hold back.
+        // Otherwise make room for the best task that threads and read-ahead do not hold back.
         let target = queued
             .iter()
-            .rposition(|&Reverse((_, id))| self.may_read_ahead(state, id));
+            .rposition(|&Reverse((_, id))| self.may_start(state, id));
         let target = match (chosen, target) {
             (None, Some(i)) => Some(queued.remove(i).0.1),
             _ => None,
@@ -235,6 +259,9 @@ impl Shared<'_> {
             if state.ahead_of_readers.remove(&v.task) {
                 state.read_ahead -= 1;
             }
+        }
+        if !self.is_storage(id) || !self.io_slot_free(state) {
+            state.computing.insert(id);
         }
         state.running += 1;
         state.running_tasks.insert(id);

@@ -66,6 +66,10 @@ pub struct ExecConfig {
     /// started yet. Reads that complete the inputs of a task already waiting on other reads are
     /// not held back, and with nothing running a source always starts. At least 1.
     pub prefetch_depth: usize,
+    /// How many tasks other than storage reads and writes run at once. The pool's threads beyond
+    /// this many run only storage tasks (which wait on the disk); storage tasks use compute
+    /// slots too when those are free.
+    pub compute_threads: usize,
 }
 
 /// Refuses a plan with a task that cannot fit the budget even when it runs alone.
@@ -120,6 +124,8 @@ pub(crate) struct State {
     pub(crate) started: Vec<bool>,
     pub(crate) running: usize,
     pub(crate) running_tasks: HashSet<u32>,
+    /// Running tasks that hold a compute slot (see `ExecConfig::compute_threads`).
+    pub(crate) computing: HashSet<u32>,
     /// Output bytes of running tasks.
     pub(crate) reserved: u64,
     workers: usize,
@@ -149,7 +155,7 @@ pub(crate) struct Shared<'a> {
     /// The tasks reading each value.
     pub(crate) readers: Vec<Vec<Vec<u32>>>,
     pub(crate) config: &'a ExecConfig,
-    max_workers: usize,
+    pub(crate) max_workers: usize,
     state: Mutex<State>,
 }
 
@@ -231,6 +237,7 @@ pub fn execute(
             started: vec![false; n],
             running: 0,
             running_tasks: HashSet::new(),
+            computing: HashSet::new(),
             reserved: 0,
             workers: 0,
             done: 0,
@@ -358,6 +365,7 @@ fn work<'s>(scope: &rayon::Scope<'s>, shared: &'s Shared<'s>) {
         state = shared.lock();
         state.running -= 1;
         state.running_tasks.remove(&id);
+        state.computing.remove(&id);
         state.reserved -= task.output_bytes();
         state.done += 1;
         match result {

@@ -1,10 +1,12 @@
-//! 2-D heat diffusion with [`Array::map_overlap`]: a stencil over a chunked, lazy array.
+//! 2-D heat diffusion with [`Array::map_overlap_wgsl`]: a stencil over a chunked, lazy array,
+//! written in WGSL for a GPU and as a Rust closure for the CPU.
 //!
 //! The temperature `u` (`size x size` f32 in `chunk x chunk` chunks) follows the explicit scheme
 //! `u' = u + alpha * (up + down + left + right - 4 u)`. Each step is one lazy `map_overlap` with a
 //! halo of depth 1 per axis: tilework hands every chunk, plus a one-cell border from its neighbours
-//! (or from the boundary condition at the array's edge), to a plain Rust closure over an ndarray
-//! view, then trims the border off the result. Steps chain lazily and the field is `persist`ed
+//! (or from the boundary condition at the array's edge), to the stencil: a WGSL body reading
+//! `in0(di, dj)` when a GPU runs it, else a plain Rust closure over an ndarray view; the border
+//! is then trimmed off the result. Steps chain lazily and the field is `persist`ed
 //! every `--persist-every` steps and at each frame, so the graph stays short. The initial field is
 //! itself lazy (`arange`, `s!` with `NEW_AXIS`, broadcasting, `where_`). With periodic boundaries
 //! (a torus) total heat is conserved up to f32 rounding; with fixed ones (edges held at 0) it leaks.
@@ -80,11 +82,17 @@ fn five_point(block: ArrayViewD<'_, f32>, alpha: f32) -> ArrayD<f32> {
         .into_dyn()
 }
 
-/// One explicit time step (lazy: nothing runs until the result is persisted or computed).
+/// One explicit time step (lazy: nothing runs until the result is persisted or computed). The
+/// stencil is written twice: in WGSL for a GPU, and as the closure above for the CPU.
 pub(crate) fn step(u: &Array, alpha: f32, boundary: Boundary) -> Result<Array> {
-    u.map_overlap("heat_step", &[1, 1], boundary, move |b| {
-        five_point(b, alpha)
-    })
+    let kernel = WgslKernel::new(
+        "heat_step",
+        "    let c = in0(0, 0);\n    \
+         return c + ALPHA * (in0(-1, 0) + in0(1, 0) + in0(0, -1) + in0(0, 1) - 4.0 * c);",
+    )
+    .helpers(&format!("const ALPHA: f32 = {alpha:?};"))
+    .with_cpu(move |b| five_point(b, alpha));
+    u.map_overlap_wgsl(&[1, 1], boundary, &kernel)
 }
 
 /// A hot square in the middle plus three hotter discs, one at a corner so that periodic wrap-around

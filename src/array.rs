@@ -167,11 +167,17 @@ impl Array {
     pub fn persist(&self) -> Result<Array> {
         let (mut chunks, _, _) = run(&self.ctx, std::slice::from_ref(self), &[])?;
         let chunks = chunks.pop().expect("one result per array");
+        // Persisted chunks live on the host (a GPU result comes back; the device copy is freed).
+        let backend = &self.ctx.inner.backend;
         let host = chunks
             .into_iter()
             .map(|b| match b {
                 Buffer::Host(h) => Ok(h),
-                Buffer::Device(_) => Err(Error::Device("persisted chunk left on a device".into())),
+                device => {
+                    let host = backend.download(&device);
+                    backend.free(device);
+                    host
+                }
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Array::new(

@@ -67,7 +67,7 @@ pub mod prelude {
     pub use crate::s;
     pub use crate::{
         Array, Boundary, Chunks, Context, DType, Device, Error, HostArray, NEW_AXIS, PadMode,
-        Result, Scalar, SliceElem, compute_all, concatenate, stack,
+        Result, Scalar, SliceElem, WgslKernel, compute_all, concatenate, stack,
     };
 }
 

@@ -26,7 +26,6 @@ use tilework_core::{DType, Error, HostArray, HostElement, Result};
 ///
 /// ```
 /// use tilework::prelude::*;
-/// use tilework::WgslKernel;
 /// let ctx = Context::new()?;
 /// let x = ctx.arange(0.0, 8.0, 1.0, DType::F32, 4)?;
 /// // Difference with the right neighbour; the CPU closure is used when no GPU runs it.

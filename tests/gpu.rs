@@ -239,3 +239,39 @@ fn tiled_reductions_match_the_cpu() -> Result<()> {
     assert!((got - want).abs() <= 1e-9 * want, "var {got} vs {want}");
     Ok(())
 }
+
+#[test]
+fn gpu_results_persist_on_the_host_and_feed_later_steps() -> Result<()> {
+    let Some(gpu) = common::gpu() else {
+        return Ok(());
+    };
+    let cpu = common::cpu();
+    // Three persisted steps of a GPU stencil, as a time-stepping simulation runs them.
+    let kernel = WgslKernel::new("smooth", "return 0.5 * in0(0) + 0.25 * (in0(-1) + in0(1));")
+        .with_cpu(|b: ndarray::ArrayViewD<'_, f32>| {
+            let n = b.len();
+            ndarray::Array1::from_shape_fn(n - 2, |i| {
+                0.5 * b[[i + 1]] + 0.25 * (b[[i]] + b[[i + 2]])
+            })
+            .into_dyn()
+        });
+    let run = |ctx: &Context| -> Result<(HostArray, tilework::Report)> {
+        let mut u = ctx
+            .rng(3)
+            .uniform(&[1 << 20], 0.0, 1.0, DType::F32, 1 << 18)?;
+        for _ in 0..3 {
+            u = u
+                .map_overlap_wgsl(&[1], Boundary::Periodic, &kernel)?
+                .persist()?;
+        }
+        (&u * 1.0).compute_with_report()
+    };
+    let (got, report) = run(&gpu)?;
+    assert!(report.gpu_tasks > 0, "{report}");
+    let (want, _) = run(&cpu)?;
+    let (got, want) = (got.typed::<f32>()?, want.typed::<f32>()?);
+    for (g, w) in got.iter().zip(want.iter()) {
+        assert!((g - w).abs() <= 1e-6, "{g} vs {w}");
+    }
+    Ok(())
+}

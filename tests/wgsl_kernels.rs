@@ -6,7 +6,6 @@
 mod common;
 
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
-use tilework::WgslKernel;
 use tilework::prelude::*;
 
 /// `u + 0.1 * (laplacian of u)` on a 2-D block, neighbours clamped to the block: what the WGSL

@@ -193,13 +193,19 @@ pub(crate) fn heat_step(b: &Bench) -> Result<Outcome> {
     let (side, steps) = (b.pick(1024, 4096), b.pick(10, 50));
     let rows = side / HEAT_BLOCKS;
     let u0 = b.uniform(6, &[side, side], [rows, side])?;
+    // The GPU runs the WGSL body, the CPU the closure.
+    let kernel = WgslKernel::new(
+        "heat",
+        "    let c = in0(0, 0);\n    \
+         return c + ALPHA * (in0(-1, 0) + in0(1, 0) + in0(0, -1) + in0(0, 1) - 4.0 * c);",
+    )
+    .helpers(&format!("const ALPHA: f32 = {HEAT_ALPHA:?};"))
+    .with_cpu(|blk| five_point(blk, HEAT_ALPHA));
     let run = || -> Result<Array> {
         let mut u = u0.clone();
         for _ in 0..steps {
             u = u
-                .map_overlap("heat", &[1, 1], Boundary::Periodic, |blk| {
-                    five_point(blk, HEAT_ALPHA)
-                })?
+                .map_overlap_wgsl(&[1, 1], Boundary::Periodic, &kernel)?
                 .persist()?;
         }
         Ok(u)

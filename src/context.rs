@@ -269,26 +269,17 @@ impl ContextBuilder {
                 .map(|n| n.get())
                 .unwrap_or(1),
         };
-        let io_threads = match (self.io_threads, env("TILEWORK_IO_THREADS")) {
-            (Some(n), _) => n,
-            (None, Some(v)) => v.trim().parse().map_err(|_| {
-                Error::invalid(
-                    "TILEWORK_IO_THREADS",
-                    format!("{v:?} is not a number of threads"),
-                )
-            })?,
-            (None, None) => 2,
-        };
-        let prefetch_depth = match (self.prefetch_depth, env("TILEWORK_PREFETCH")) {
-            (Some(d), _) => d,
-            (None, Some(v)) => v.trim().parse().map_err(|_| {
-                Error::invalid(
-                    "TILEWORK_PREFETCH",
-                    format!("{v:?} is not a number of chunks"),
-                )
-            })?,
-            (None, None) => 2 * threads,
-        };
+        let io_threads = self
+            .io_threads
+            .map_or_else(
+                || env_count("TILEWORK_IO_THREADS", "threads"),
+                |n| Ok(Some(n)),
+            )?
+            .unwrap_or(2);
+        let prefetch_depth = self
+            .prefetch_depth
+            .map_or_else(|| env_count("TILEWORK_PREFETCH", "chunks"), |n| Ok(Some(n)))?
+            .unwrap_or(2 * threads);
         if prefetch_depth == 0 {
             return Err(Error::invalid(
                 "prefetch_depth",
@@ -319,6 +310,18 @@ impl ContextBuilder {
                 cancel: CancelToken::default(),
             }),
         })
+    }
+}
+
+/// A count from the environment variable `name`, if set (`what` names the unit in the error).
+fn env_count(name: &'static str, what: &str) -> Result<Option<usize>> {
+    match std::env::var(name).ok().filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| Error::invalid(name, format!("{v:?} is not a number of {what}"))),
     }
 }
 

@@ -10,9 +10,8 @@
 //! fit).
 
 use crate::exec::{Shared, State};
-use crate::plan::TaskKind;
-use std::cmp::Reverse;
-use tilework_core::{Buffer, Kernel, Result};
+use crate::ready::TaskClass;
+use tilework_core::{Buffer, Result};
 
 /// A task output: (task, output index).
 pub(crate) type ValueId = (u32, u32);
@@ -51,10 +50,8 @@ impl Shared<'_> {
             .any(|&r| state.waiting[r as usize] < self.producers[r as usize])
     }
 
-    /// Whether task `id` reads or writes a store (it then mostly waits on the disk).
     fn is_storage(&self, id: u32) -> bool {
-        matches!(&self.plan.tasks[id as usize].kind,
-            TaskKind::Launch(k) if matches!(**k, Kernel::StoreRead { .. } | Kernel::StoreWrite { .. }))
+        self.classes[id as usize] == TaskClass::Storage
     }
 
     /// Whether a storage task can take one of the threads beyond the compute slots now.
@@ -84,42 +81,35 @@ impl Shared<'_> {
     /// # Errors
     /// A spill file that cannot be written.
     pub(crate) fn pick(&self, state: &mut State) -> Result<Option<u32>> {
-        let Some(&Reverse((_, first))) = state.ready.peek() else {
+        // The best head among the classes that may start: constant time, the common case.
+        let best = state
+            .ready
+            .heads()
+            .filter(|&(_, id, _)| self.may_start(state, id))
+            .min();
+        let Some((_, best, class)) = best else {
             return Ok(None);
         };
-        if self.admissible(state, first) {
-            state.ready.pop();
-            return Ok(Some(first));
+        if self.fits(state, self.need(state, best)) {
+            return Ok(state.ready.pop(class));
         }
-        // Prefer any ready task that may start, in priority order.
-        let mut queued = std::mem::take(&mut state.ready).into_sorted_vec();
-        // `into_sorted_vec` of `Reverse` keys is descending in priority: the best is last.
+        // Memory is tight: any ready task that may start and fits, in priority order.
+        let mut queued = state.ready.drain_sorted();
         let chosen = queued
             .iter()
-            .rposition(|&Reverse((_, id))| self.admissible(state, id))
-            .map(|i| queued.remove(i).0.1);
-        // Otherwise make room for the best task that threads and read-ahead do not hold back.
-        let target = queued
-            .iter()
-            .rposition(|&Reverse((_, id))| self.may_start(state, id));
-        let target = match (chosen, target) {
-            (None, Some(i)) => Some(queued.remove(i).0.1),
-            _ => None,
-        };
-        state.ready = queued.into_iter().collect();
+            .rposition(|&(_, id)| self.admissible(state, id))
+            .map(|i| queued.remove(i).1);
+        for &(key, id) in &queued {
+            state.ready.push(self.classes[id as usize], key, id);
+        }
         if chosen.is_some() {
             return Ok(chosen);
         }
-        let Some(target) = target else {
-            return Ok(None);
-        };
-        self.make_room(state, target)?;
-        if self.fits(state, self.need(state, target)) || state.running == 0 {
-            return Ok(Some(target));
+        // Otherwise spill to make room for the best task that may start.
+        self.make_room(state, best)?;
+        if self.fits(state, self.need(state, best)) || state.running == 0 {
+            return Ok(state.ready.pop(class));
         }
-        state
-            .ready
-            .push(Reverse((self.keys[target as usize], target)));
         Ok(None)
     }
 
@@ -256,7 +246,7 @@ impl Shared<'_> {
             state.ahead_of_readers.insert(id);
         }
         for v in &task.inputs {
-            if state.ahead_of_readers.remove(&v.task) {
+            if state.ahead_of_readers.remove(v.task) {
                 state.read_ahead -= 1;
             }
         }

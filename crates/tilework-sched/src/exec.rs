@@ -1,18 +1,19 @@
 //! The executor: runs a [`Plan`]'s tasks on a rayon pool in priority order, frees each value
 //! after its last use, and accounts the bytes it holds.
 //!
-//! Workers pull ready tasks from one shared queue (lowest plan index first: the planner's
-//! depth-first order, so a branch finishes before the next one opens). A worker that finds no
-//! ready task leaves, handing its thread back to rayon so that large kernels can split across it;
+//! Workers pull ready tasks from shared queues, one per task class (see `ready`), lowest plan
+//! index first (the planner's depth-first order, so a branch finishes before the next one opens).
+//! A worker that finds no task it may start leaves, handing its thread back to rayon so that large
+//! kernels can split across it;
 //! whoever makes tasks ready starts workers again, up to one per thread. There is no per-task
 //! thread spawn or channel round trip, which keeps the cost of a tiny task near a microsecond.
 
 use crate::admission::ValueId;
 use crate::plan::{Plan, TaskKind};
+use crate::ready::{Ready, TaskClass, TaskSet};
 use crate::report::Report;
 use crate::spill::{SpillStore, Spilled};
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -119,13 +120,13 @@ pub(crate) struct State {
     /// Values on disk.
     pub(crate) spilled: HashMap<ValueId, Spilled>,
     pub(crate) spill: SpillStore,
-    /// Ready tasks by (priority key, plan index), smallest first.
-    pub(crate) ready: BinaryHeap<Reverse<(u32, u32)>>,
+    /// Ready tasks by class, each by (priority key, plan index), smallest first.
+    pub(crate) ready: Ready,
     pub(crate) started: Vec<bool>,
     pub(crate) running: usize,
     pub(crate) running_tasks: HashSet<u32>,
     /// Running tasks that hold a compute slot (see `ExecConfig::compute_threads`).
-    pub(crate) computing: HashSet<u32>,
+    pub(crate) computing: TaskSet,
     /// Output bytes of running tasks.
     pub(crate) reserved: u64,
     workers: usize,
@@ -134,7 +135,7 @@ pub(crate) struct State {
     pub(crate) read_ahead: usize,
     pub(crate) peak_read_ahead: usize,
     /// Source tasks counted in `read_ahead` until a reader starts.
-    pub(crate) ahead_of_readers: HashSet<u32>,
+    pub(crate) ahead_of_readers: TaskSet,
     /// Bytes of values held in host memory.
     pub(crate) held: u64,
     /// Bytes of values held on a device, and their peak.
@@ -149,6 +150,7 @@ pub(crate) struct State {
 pub(crate) struct Shared<'a> {
     pub(crate) plan: &'a Plan,
     pub(crate) keys: Vec<u32>,
+    pub(crate) classes: Vec<TaskClass>,
     dependents: Vec<Vec<u32>>,
     /// Distinct producing tasks per task (its `waiting` count before anything ran).
     pub(crate) producers: Vec<u32>,
@@ -208,13 +210,15 @@ pub fn execute(
         }
     }
     let keys = priority_keys(&plan);
-    let ready = (0..n as u32)
-        .filter(|&i| waiting[i as usize] == 0)
-        .map(|i| Reverse((keys[i as usize], i)))
-        .collect();
+    let classes: Vec<TaskClass> = plan.tasks.iter().map(TaskClass::of).collect();
+    let mut ready = Ready::default();
+    for i in (0..n as u32).filter(|&i| waiting[i as usize] == 0) {
+        ready.push(classes[i as usize], keys[i as usize], i);
+    }
     let shared = Shared {
         plan: &plan,
         keys,
+        classes,
         dependents,
         producers: waiting.clone(),
         readers,
@@ -237,13 +241,13 @@ pub fn execute(
             started: vec![false; n],
             running: 0,
             running_tasks: HashSet::new(),
-            computing: HashSet::new(),
+            computing: TaskSet::new(n),
             reserved: 0,
             workers: 0,
             done: 0,
             read_ahead: 0,
             peak_read_ahead: 0,
-            ahead_of_readers: HashSet::new(),
+            ahead_of_readers: TaskSet::new(n),
             held: 0,
             held_device: 0,
             peak_device: 0,
@@ -315,9 +319,14 @@ fn priority_keys(plan: &Plan) -> Vec<u32> {
 
 /// Starts workers while there are ready tasks and idle threads.
 fn start_workers<'s>(scope: &rayon::Scope<'s>, shared: &'s Shared<'s>, state: &mut State) {
-    while state.failure.is_none()
-        && state.workers < shared.max_workers.min(state.workers + state.ready.len())
-    {
+    // The I/O threads are only worth waking when a storage task is ready (or running on them).
+    let cap = if state.ready.has_storage() {
+        shared.max_workers
+    } else {
+        let storage_running = state.running - state.computing.len();
+        (shared.config.compute_threads.max(1) + storage_running).min(shared.max_workers)
+    };
+    while state.failure.is_none() && state.workers < cap.min(state.workers + state.ready.len()) {
         state.workers += 1;
         scope.spawn(move |scope| work(scope, shared));
     }
@@ -365,7 +374,7 @@ fn work<'s>(scope: &rayon::Scope<'s>, shared: &'s Shared<'s>) {
         state = shared.lock();
         state.running -= 1;
         state.running_tasks.remove(&id);
-        state.computing.remove(&id);
+        state.computing.remove(id);
         state.reserved -= task.output_bytes();
         state.done += 1;
         match result {
@@ -394,7 +403,7 @@ fn finish(
         state.fused_ops += kernel.fused_ops();
     }
     // A source read only by the caller has no reader to wait for.
-    if shared.readers[id as usize].iter().all(Vec::is_empty) && state.ahead_of_readers.remove(&id) {
+    if shared.readers[id as usize].iter().all(Vec::is_empty) && state.ahead_of_readers.remove(id) {
         state.read_ahead -= 1;
     }
     for (k, buffer) in outputs.into_iter().enumerate() {
@@ -434,7 +443,9 @@ fn finish(
     for &d in &shared.dependents[id as usize] {
         state.waiting[d as usize] -= 1;
         if state.waiting[d as usize] == 0 {
-            state.ready.push(Reverse((shared.keys[d as usize], d)));
+            state
+                .ready
+                .push(shared.classes[d as usize], shared.keys[d as usize], d);
         }
     }
 }

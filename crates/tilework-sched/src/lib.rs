@@ -10,6 +10,7 @@ mod placement;
 mod plan;
 mod plan_layout;
 mod plan_ops;
+mod ready;
 mod report;
 mod spill;
 mod tiling;

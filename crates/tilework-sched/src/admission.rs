@@ -56,8 +56,7 @@ impl Shared<'_> {
 
     /// Whether a storage task can take one of the threads beyond the compute slots now.
     fn io_slot_free(&self, state: &State) -> bool {
-        let storage_running = state.running - state.computing.len();
-        storage_running + self.config.compute_threads.max(1) < self.max_workers
+        state.storage_running() + self.config.compute_threads.max(1) < self.max_workers
     }
 
     fn compute_slot_free(&self, state: &State) -> bool {

@@ -161,6 +161,13 @@ pub(crate) struct Shared<'a> {
     state: Mutex<State>,
 }
 
+impl State {
+    /// Running tasks on I/O threads rather than compute slots.
+    pub(crate) fn storage_running(&self) -> usize {
+        self.running - self.computing.len()
+    }
+}
+
 impl Shared<'_> {
     fn lock(&self) -> MutexGuard<'_, State> {
         // A worker that panicked inside a kernel poisons nothing we cannot read: the state is
@@ -323,8 +330,7 @@ fn start_workers<'s>(scope: &rayon::Scope<'s>, shared: &'s Shared<'s>, state: &m
     let cap = if state.ready.has_storage() {
         shared.max_workers
     } else {
-        let storage_running = state.running - state.computing.len();
-        (shared.config.compute_threads.max(1) + storage_running).min(shared.max_workers)
+        (shared.config.compute_threads.max(1) + state.storage_running()).min(shared.max_workers)
     };
     while state.failure.is_none() && state.workers < cap.min(state.workers + state.ready.len()) {
         state.workers += 1;

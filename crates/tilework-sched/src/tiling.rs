@@ -41,6 +41,49 @@ pub(crate) fn rows_piece(
     }
 }
 
+/// Rows `start .. start + rows` of a host buffer, copied by the CPU's gather kernel.
+pub(crate) fn slice_rows(
+    cpu: &dyn Backend,
+    buffer: &Buffer,
+    start: usize,
+    rows: usize,
+) -> Result<Buffer> {
+    let shape = buffer.shape();
+    let gather = Kernel::Gather {
+        pieces: vec![rows_piece(0, &shape, start, 0, rows)],
+        fill: None,
+    };
+    let mut out_shape = shape;
+    out_shape[0] = rows;
+    let spec = BufferSpec {
+        dtype: buffer.dtype(),
+        shape: out_shape,
+    };
+    cpu.launch(&gather, &[buffer], &[spec])
+        .map(|mut out| out.remove(0))
+}
+
+/// Row tiles `parts`, tile `i` starting at row `starts[i]`, stacked by the CPU into `spec`.
+pub(crate) fn stack_rows(
+    cpu: &dyn Backend,
+    parts: &[&Buffer],
+    starts: &[usize],
+    spec: &BufferSpec,
+) -> Result<Buffer> {
+    let pieces = parts
+        .iter()
+        .zip(starts)
+        .enumerate()
+        .map(|(i, (part, &start))| {
+            let shape = part.shape();
+            rows_piece(i, &shape, 0, start, shape[0])
+        })
+        .collect();
+    let gather = Kernel::Gather { pieces, fill: None };
+    cpu.launch(&gather, parts, std::slice::from_ref(spec))
+        .map(|mut out| out.remove(0))
+}
+
 /// How a task is split along axis 0.
 struct Split {
     rows: usize,
@@ -139,22 +182,11 @@ impl Placement {
             let rows = tile_rows.min(split.rows - start);
             let mut tile_inputs = Vec::with_capacity(host.len());
             for buffer in &host {
-                let shape = buffer.shape();
-                if shape[0] != split.rows {
+                if buffer.shape()[0] != split.rows {
                     tile_inputs.push(buffer.clone());
                     continue;
                 }
-                let gather = Kernel::Gather {
-                    pieces: vec![rows_piece(0, &shape, start, 0, rows)],
-                    fill: None,
-                };
-                let mut spec_shape = shape.clone();
-                spec_shape[0] = rows;
-                let spec = BufferSpec {
-                    dtype: buffer.dtype(),
-                    shape: spec_shape,
-                };
-                tile_inputs.extend(cpu.launch(&gather, &[buffer], &[spec])?);
+                tile_inputs.push(slice_rows(cpu, buffer, start, rows)?);
             }
             let tile_kernel = match kernel {
                 Kernel::Reduce {
@@ -221,18 +253,7 @@ impl Placement {
             .enumerate()
             .map(|(k, spec)| {
                 let parts: Vec<&Buffer> = tile_outputs.iter().map(|t| &t[k]).collect();
-                let pieces = parts
-                    .iter()
-                    .zip(&starts)
-                    .enumerate()
-                    .map(|(i, (part, &start))| {
-                        let shape = part.shape();
-                        rows_piece(i, &shape, 0, start, shape[0])
-                    })
-                    .collect();
-                let gather = Kernel::Gather { pieces, fill: None };
-                cpu.launch(&gather, &parts, std::slice::from_ref(spec))
-                    .map(|mut out| out.remove(0))
+                stack_rows(cpu, &parts, &starts, spec)
             })
             .collect()
     }

@@ -8,7 +8,7 @@
 //! kernels; a tile finding no room on the device runs on the CPU (see `run_tile`).
 
 use crate::placement::Placement;
-use crate::tiling::rows_piece;
+use crate::tiling::{slice_rows, stack_rows};
 use std::sync::atomic::Ordering;
 use tilework_core::{Backend, BinaryOp, Buffer, BufferSpec, Expr, ExprNode, Kernel, Result, Shape};
 
@@ -81,16 +81,7 @@ impl Placement {
             for pairs in host.chunks(2 * group) {
                 let mut tile_inputs = Vec::with_capacity(pairs.len());
                 for pair in pairs.chunks(2) {
-                    let a_shape = pair[0].shape();
-                    let slice = Kernel::Gather {
-                        pieces: vec![rows_piece(0, &a_shape, start, 0, rows)],
-                        fill: None,
-                    };
-                    let spec = BufferSpec {
-                        dtype: pair[0].dtype(),
-                        shape: Shape::from_slice(&[rows, a_shape[1]]),
-                    };
-                    tile_inputs.extend(cpu.launch(&slice, &[&pair[0]], &[spec])?);
+                    tile_inputs.push(slice_rows(cpu, &pair[0], start, rows)?);
                     tile_inputs.push(pair[1].clone());
                 }
                 let refs: Vec<&Buffer> = tile_inputs.iter().collect();
@@ -112,17 +103,9 @@ impl Placement {
             row_tiles.push((start, sum.expect("a matmul task has at least one pair")));
         }
         self.stats.tiled_tasks.fetch_add(1, Ordering::Relaxed);
-        let parts: Vec<&Buffer> = row_tiles.iter().map(|(_, b)| b).collect();
-        let pieces = row_tiles
-            .iter()
-            .enumerate()
-            .map(|(i, (start, part))| {
-                let shape = part.shape();
-                rows_piece(i, &shape, 0, *start, shape[0])
-            })
-            .collect();
-        let stack = Kernel::Gather { pieces, fill: None };
-        cpu.launch(&stack, &parts, std::slice::from_ref(out))
+        let (starts, parts): (Vec<usize>, Vec<&Buffer>) =
+            row_tiles.iter().map(|(start, b)| (*start, b)).unzip();
+        stack_rows(cpu, &parts, &starts, out).map(|b| vec![b])
     }
 }
 

@@ -273,6 +273,12 @@ impl Array {
 pub fn compute_all(ctx: &Context, arrays: &[Array]) -> Result<(Vec<HostArray>, Report)> {
     let (chunks, grids, mut report) = run(ctx, arrays, &[])?;
     let start = Instant::now();
+    let chunks_of_device: Vec<Buffer> = chunks
+        .iter()
+        .flatten()
+        .filter(|b| matches!(b, Buffer::Device(_)))
+        .cloned()
+        .collect();
     let out = chunks
         .into_iter()
         .zip(&grids)
@@ -283,9 +289,11 @@ pub fn compute_all(ctx: &Context, arrays: &[Array]) -> Result<(Vec<HostArray>, R
                 .filter(|b| matches!(b, Buffer::Device(_)))
                 .map(|b| b.nbytes() as u64)
                 .sum::<u64>();
-            assemble(ctx, array.dtype(), grid, bufs)
+            assemble(ctx, array.dtype(), grid, &bufs)
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>>>();
+    free_device_chunks(ctx, chunks_of_device);
+    let out = out?;
     report.assemble_s = start.elapsed().as_secs_f64();
     Ok((out, report))
 }
@@ -338,6 +346,7 @@ pub(crate) fn run(
     let config = ExecConfig {
         pool: ctx.inner.pool.clone(),
         backend: ctx.inner.backend.clone(),
+        placement: ctx.inner.placer.clone(),
         progress: progress.as_ref().map(|p| p.callback()),
         host_budget: ctx.inner.host_memory,
         spill_dir: ctx.inner.spill_dir.clone(),
@@ -381,13 +390,21 @@ fn placement_counts(stats: &PlacementStats) -> (u64, u64, u64, u64) {
     )
 }
 
+/// Gives device-resident result chunks back once they are on the host (each once: two
+/// requested arrays may share a chunk).
+fn free_device_chunks(ctx: &Context, chunks: Vec<Buffer>) {
+    let mut seen = std::collections::HashSet::new();
+    for buffer in chunks {
+        if let Buffer::Device(d) = &buffer
+            && seen.insert(d.id)
+        {
+            ctx.inner.backend.free(buffer);
+        }
+    }
+}
+
 /// Copies chunk buffers into one host array.
-fn assemble(
-    ctx: &Context,
-    dtype: DType,
-    grid: &ChunkGrid,
-    chunks: Vec<Buffer>,
-) -> Result<HostArray> {
+fn assemble(ctx: &Context, dtype: DType, grid: &ChunkGrid, chunks: &[Buffer]) -> Result<HostArray> {
     if chunks.len() == 1 {
         return ctx.inner.backend.download(&chunks[0]);
     }

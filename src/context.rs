@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use tilework_core::{Backend, Error, Result};
-use tilework_sched::{CancelToken, PlacementStats};
+use tilework_sched::{CancelToken, Placement, PlacementStats};
 
 /// Where computations run.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
@@ -37,6 +37,8 @@ impl std::str::FromStr for Device {
 
 pub(crate) struct Inner {
     pub(crate) backend: Arc<dyn Backend>,
+    /// The placement behind `backend` (which decides where tasks run), when a GPU is attached.
+    pub(crate) placer: Option<Arc<Placement>>,
     /// Task and transfer counters of the placement, when a GPU is attached.
     pub(crate) placement: Option<Arc<PlacementStats>>,
     /// The attached GPU, described.
@@ -296,6 +298,7 @@ impl ContextBuilder {
         Ok(Context {
             inner: Arc::new(Inner {
                 backend: devices.backend,
+                placer: devices.placement,
                 placement: devices.stats,
                 gpu: devices.gpu,
                 pool: Arc::new(pool),

@@ -17,6 +17,8 @@ const AUTO_MIN_GPU_BYTES: usize = 1 << 20;
 pub(crate) struct Devices {
     /// What the executor drives (a [`Placement`] when a GPU is attached).
     pub(crate) backend: Arc<dyn Backend>,
+    /// The placement behind `backend`, when a GPU is attached.
+    pub(crate) placement: Option<Arc<Placement>>,
     /// Task and transfer counters, when a GPU is attached.
     pub(crate) stats: Option<Arc<PlacementStats>>,
     /// The GPU's description, when one is attached.
@@ -51,6 +53,7 @@ pub(crate) fn open(
     let Some(gpu) = gpu else {
         return Ok(Devices {
             backend: cpu,
+            placement: None,
             stats: None,
             gpu: None,
         });
@@ -62,11 +65,14 @@ pub(crate) fn open(
     let name = gpu.adapter().to_string();
     let families = WgpuBackend::kernel_families().to_vec();
     let gpu: Arc<dyn Backend> = Arc::new(gpu);
-    let placement = Placement::new(cpu, Some((gpu, families)), policy, min_bytes)
-        .with_device_budget(device_memory);
+    let placement = Arc::new(
+        Placement::new(cpu, Some((gpu, families)), policy, min_bytes)
+            .with_device_budget(device_memory),
+    );
     Ok(Devices {
         stats: Some(placement.stats()),
-        backend: Arc::new(placement),
+        backend: placement.clone(),
+        placement: Some(placement),
         gpu: Some(name),
     })
 }

@@ -144,25 +144,41 @@ fn a_device_budget_caps_what_the_gpu_holds() -> Result<()> {
     assert_eq!(got, scaled(&cpu)?.compute()?);
     assert!(report.gpu_tiled_tasks > 0, "{report}");
     assert!(report.peak_device_bytes <= cap, "{report}");
-    // A 4096^2 matmul whose tasks (4 pairs of 4 MiB blocks) need more than the cap runs on the
-    // GPU in tiles: rows of the result, one (a_k, b_k) pair at a time, summed on the host.
+    // A 1024^2 matmul in 256^2 blocks under a 1 MiB cap: each task (4 pairs of 256 KiB
+    // blocks and a 256 KiB result) needs more than the cap, so every one of the 16 runs on the
+    // GPU in tiles (rows of the result, a few (a_k, b_k) pairs at a time, summed on the host).
+    // Placement is fixed by the plan, so two runs place every task the same way, whatever else
+    // the machine is doing.
+    let small_cap = 1u64 << 20;
+    let gpu = Context::builder()
+        .threads(2)
+        .device(Device::Gpu)
+        .device_memory(small_cap)
+        .build()?;
     let product = |ctx: &Context| -> Result<Array> {
         let a = ctx
             .rng(6)
-            .uniform(&[4096, 4096], -1.0, 1.0, DType::F32, 1024)?;
+            .uniform(&[1024, 1024], -1.0, 1.0, DType::F32, 256)?;
         let b = ctx
             .rng(7)
-            .uniform(&[4096, 4096], -1.0, 1.0, DType::F32, 1024)?;
-        a.matmul(&b)?.slice(&s![..;512, ..;512])
+            .uniform(&[1024, 1024], -1.0, 1.0, DType::F32, 256)?;
+        a.matmul(&b)
     };
-    let (got, report) = product(&gpu)?.compute_with_report()?;
-    assert!(report.peak_device_bytes <= cap, "{report}");
-    assert!(report.gpu_tiled_tasks > 0, "{report}");
     let want = product(&cpu)?.to_ndarray::<f32>()?;
-    let got = tilework::HostArray::typed::<f32>(&got)?.to_owned();
-    for (g, w) in got.iter().zip(want.iter()) {
-        assert!((g - w).abs() <= 1e-3 * (1.0 + w.abs()), "{g} vs {w}");
+    let mut placements = Vec::new();
+    for _ in 0..2 {
+        let (got, report) = product(&gpu)?.compute_with_report()?;
+        assert!(report.peak_device_bytes <= small_cap, "{report}");
+        assert_eq!(report.gpu_tiled_tasks, 16, "{report}");
+        // 32 random blocks and 16 tiled matmuls; nothing on the CPU but the host-side sums.
+        assert_eq!(report.gpu_tasks, 48, "{report}");
+        placements.push((report.gpu_tasks, report.gpu_tiled_tasks));
+        let got = tilework::HostArray::typed::<f32>(&got)?.to_owned();
+        for (g, w) in got.iter().zip(want.iter()) {
+            assert!((g - w).abs() <= 1e-3 * (1.0 + w.abs()), "{g} vs {w}");
+        }
     }
+    assert_eq!(placements[0], placements[1]);
     Ok(())
 }
 

@@ -18,7 +18,7 @@ pub(crate) type ValueId = (u32, u32);
 
 impl Shared<'_> {
     /// Bytes a task adds to the held memory when it starts: its outputs, plus its spilled inputs.
-    fn need(&self, state: &State, id: u32) -> u64 {
+    pub(crate) fn need(&self, state: &State, id: u32) -> u64 {
         let task = &self.plan.tasks[id as usize];
         let spilled: usize = task
             .inputs
@@ -29,7 +29,7 @@ impl Shared<'_> {
         task.output_bytes() + spilled as u64
     }
 
-    fn fits(&self, state: &State, need: u64) -> bool {
+    pub(crate) fn fits(&self, state: &State, need: u64) -> bool {
         state.held + state.reserved + need <= self.config.host_budget
     }
 
@@ -63,11 +63,11 @@ impl Shared<'_> {
         state.computing.len() < self.config.compute_threads.max(1)
     }
 
-    /// Whether task `id` may start now as far as threads and read-ahead go.
+    /// Whether task `id` may start now as far as threads, read-ahead and device room go.
     fn may_start(&self, state: &State, id: u32) -> bool {
         let slot =
             self.compute_slot_free(state) || (self.is_storage(id) && self.io_slot_free(state));
-        slot && self.may_read_ahead(state, id)
+        slot && self.may_read_ahead(state, id) && self.device_fits(state, id)
     }
 
     fn admissible(&self, state: &State, id: u32) -> bool {
@@ -151,7 +151,7 @@ impl Shared<'_> {
 
     /// Priority key of the earliest unstarted reader of `v` (`u32::MAX` for a value read only by
     /// the caller at the end); `None` when a started task may still be reading it.
-    fn next_use(&self, state: &State, v: ValueId) -> Option<u32> {
+    pub(crate) fn next_use(&self, state: &State, v: ValueId) -> Option<u32> {
         let mut next = u32::MAX;
         for &reader in &self.readers[v.0 as usize][v.1 as usize] {
             if state.started[reader as usize] {
@@ -165,79 +165,13 @@ impl Shared<'_> {
         Some(next)
     }
 
-    /// Moves device-resident values, furthest next use first, to the host until task `id`'s
-    /// outputs and host inputs fit the device budget beside what stays (values a started task
-    /// may still read, and the task's own inputs, stay). Without a device budget, does nothing.
-    ///
-    /// # Errors
-    /// A device buffer that cannot be downloaded.
-    fn make_device_room(&self, state: &mut State, id: u32) -> Result<()> {
-        let Some(budget) = self.config.device_budget else {
-            return Ok(());
-        };
-        let task = &self.plan.tasks[id as usize];
-        let is_input = |v: &ValueId| task.inputs.iter().any(|i| (i.task, i.output) == *v);
-        let host_inputs: usize = task
-            .inputs
-            .iter()
-            .filter(|i| !state.device_values.contains(&(i.task, i.output)))
-            .map(|i| self.plan.tasks[i.task as usize].outputs[i.output as usize].nbytes())
-            .sum();
-        let need = host_inputs as u64 + task.output_bytes();
-        if state.held_device + need <= budget {
-            return Ok(());
-        }
-        let mut candidates: Vec<(u32, ValueId)> = state
-            .device_values
-            .iter()
-            .copied()
-            .filter(|v| !is_input(v))
-            .filter_map(|v| Some((self.next_use(state, v)?, v)))
-            .collect();
-        // Furthest next use last, so `pop` takes it.
-        candidates.sort_unstable();
-        let backend = &self.config.backend;
-        while state.held_device + need > budget {
-            let Some((_, v)) = candidates.pop() else {
-                break;
-            };
-            let slot = &mut state.values[v.0 as usize][v.1 as usize];
-            let Some(device) = slot.take() else {
-                continue;
-            };
-            let host = match backend.download(&device) {
-                Ok(host) => host,
-                Err(e) => {
-                    *slot = Some(device);
-                    return Err(e);
-                }
-            };
-            let bytes = host.nbytes() as u64;
-            backend.free(device);
-            state.device_values.remove(&v);
-            state.held_device -= bytes;
-            state.bytes_evicted += bytes;
-            // Values the host budget has no room for (beside what the task itself was admitted
-            // with) go on to disk.
-            if self.fits(state, bytes + self.need(state, id)) {
-                state.values[v.0 as usize][v.1 as usize] = Some(Buffer::Host(host));
-                state.held_values.insert(v);
-                state.held += bytes;
-            } else {
-                let spilled = state.spill.write(&host)?;
-                state.spilled.insert(v, spilled);
-            }
-        }
-        Ok(())
-    }
-
     /// Marks `id` started: reserves its outputs and returns its inputs, reading spilled ones back.
     ///
     /// # Errors
     /// A spill file that cannot be read.
     pub(crate) fn start(&self, state: &mut State, id: u32) -> Result<Vec<Buffer>> {
         let task = &self.plan.tasks[id as usize];
-        self.make_device_room(state, id)?;
+        self.admit_device(state, id)?;
         state.started[id as usize] = true;
         if task.inputs.is_empty() {
             state.read_ahead += 1;

@@ -9,6 +9,8 @@
 //! thread spawn or channel round trip, which keeps the cost of a tiny task near a microsecond.
 
 use crate::admission::ValueId;
+use crate::decide::Placed;
+use crate::placement::Placement;
 use crate::plan::{Plan, TaskKind};
 use crate::ready::{Ready, TaskClass, TaskSet};
 use crate::report::Report;
@@ -49,6 +51,10 @@ pub struct ExecConfig {
     pub pool: Arc<rayon::ThreadPool>,
     /// The backend that runs kernels.
     pub backend: Arc<dyn Backend>,
+    /// The placement behind `backend` when an accelerator is attached: it decides where every
+    /// task runs before the plan starts (see [`Placement::decide`]), and the executor admits
+    /// accelerator tasks so that `device_budget` holds.
+    pub placement: Option<Arc<Placement>>,
     /// Called after each finished task with (done, total), e.g. for a progress bar.
     pub progress: Option<Arc<dyn Fn(usize, usize) + Send + Sync>>,
     /// Host memory budget in bytes: a task whose inputs and outputs alone exceed it is refused
@@ -140,7 +146,12 @@ pub(crate) struct State {
     pub(crate) held: u64,
     /// Bytes of values held on a device, and their peak.
     pub(crate) held_device: u64,
-    peak_device: u64,
+    /// Device bytes admitted for running accelerator tasks, and how many run.
+    pub(crate) reserved_device: u64,
+    pub(crate) device_running: usize,
+    /// Device bytes admitted per running task.
+    pub(crate) device_admitted: Vec<Option<u64>>,
+    pub(crate) peak_device: u64,
     pub(crate) peak: u64,
     tasks_run: usize,
     fused_ops: usize,
@@ -151,6 +162,8 @@ pub(crate) struct Shared<'a> {
     pub(crate) plan: &'a Plan,
     pub(crate) keys: Vec<u32>,
     pub(crate) classes: Vec<TaskClass>,
+    /// Where each task runs (all `Cpu` without an accelerator).
+    pub(crate) placed: Vec<Placed>,
     dependents: Vec<Vec<u32>>,
     /// Distinct producing tasks per task (its `waiting` count before anything ran).
     pub(crate) producers: Vec<u32>,
@@ -218,6 +231,10 @@ pub fn execute(
     }
     let keys = priority_keys(&plan);
     let classes: Vec<TaskClass> = plan.tasks.iter().map(TaskClass::of).collect();
+    let placed = match &config.placement {
+        Some(placement) => placement.decide(&plan),
+        None => vec![Placed::Cpu; n],
+    };
     let mut ready = Ready::default();
     for i in (0..n as u32).filter(|&i| waiting[i as usize] == 0) {
         ready.push(classes[i as usize], keys[i as usize], i);
@@ -226,6 +243,7 @@ pub fn execute(
         plan: &plan,
         keys,
         classes,
+        placed,
         dependents,
         producers: waiting.clone(),
         readers,
@@ -257,6 +275,9 @@ pub fn execute(
             ahead_of_readers: TaskSet::new(n),
             held: 0,
             held_device: 0,
+            reserved_device: 0,
+            device_running: 0,
+            device_admitted: vec![None; n],
             peak_device: 0,
             peak: 0,
             tasks_run: 0,
@@ -373,7 +394,15 @@ fn work<'s>(scope: &rayon::Scope<'s>, shared: &'s Shared<'s>) {
         let result = started.and_then(|inputs| match &task.kind {
             TaskKind::Launch(kernel) => {
                 let refs: Vec<&Buffer> = inputs.iter().collect();
-                backend.launch(kernel, &refs, &task.outputs)
+                match &shared.config.placement {
+                    Some(placement) => placement.launch_placed(
+                        &shared.placed[id as usize],
+                        kernel,
+                        &refs,
+                        &task.outputs,
+                    ),
+                    None => backend.launch(kernel, &refs, &task.outputs),
+                }
             }
             TaskKind::Literal(host) => backend.upload(host).map(|b| vec![b]),
         });
@@ -382,6 +411,7 @@ fn work<'s>(scope: &rayon::Scope<'s>, shared: &'s Shared<'s>) {
         state.running_tasks.remove(&id);
         state.computing.remove(id);
         state.reserved -= task.output_bytes();
+        shared.release_device(&mut state, id);
         state.done += 1;
         match result {
             Err(e) => {

@@ -5,6 +5,8 @@
 #![warn(missing_docs)]
 
 mod admission;
+mod decide;
+mod device_room;
 mod exec;
 mod placement;
 mod plan;
@@ -16,6 +18,7 @@ mod spill;
 mod tiling;
 mod tiling_matmul;
 
+pub use decide::Placed;
 pub use exec::{CancelToken, ExecConfig, execute};
 pub use placement::{Placement, PlacementStats, Policy};
 pub use plan::{Plan, PlannedArray, Sink, Task, TaskKind, ValueRef};

@@ -4,6 +4,7 @@
 //! launch to the accelerator or the CPU, moves inputs where the task runs, and counts tasks and
 //! bytes per direction for the [`Report`](crate::Report).
 
+use crate::decide::Placed;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tilework_core::{
@@ -108,20 +109,15 @@ impl Placement {
         self.cpu.as_ref()
     }
 
-    /// Reserves `bytes` of the device budget, or says they do not fit.
-    pub(crate) fn reserve(&self, bytes: u64) -> bool {
+    /// Counts `bytes` of accelerator buffers as alive. The executor admits tasks so that the
+    /// device budget holds; this only keeps the books (and the peak) the report shows.
+    pub(crate) fn hold(&self, bytes: u64) {
         let mut live = self.live();
-        match self.device_budget {
-            Some(budget) if *live + bytes > budget => false,
-            _ => {
-                *live += bytes;
-                self.stats.live_device_bytes.store(*live, Ordering::Relaxed);
-                self.stats
-                    .peak_device_bytes
-                    .fetch_max(*live, Ordering::Relaxed);
-                true
-            }
-        }
+        *live += bytes;
+        self.stats.live_device_bytes.store(*live, Ordering::Relaxed);
+        self.stats
+            .peak_device_bytes
+            .fetch_max(*live, Ordering::Relaxed);
     }
 
     pub(crate) fn release(&self, bytes: u64) {
@@ -140,43 +136,22 @@ impl Placement {
         self.accelerator.as_ref()
     }
 
-    /// The accelerator, when `kernel` should run there.
-    fn choose(
-        &self,
-        kernel: &Kernel,
-        inputs: &[&Buffer],
-        outputs: &[BufferSpec],
-    ) -> Option<&Arc<dyn Backend>> {
-        let accelerator = self.accelerator.as_ref()?;
-        if self.policy == Policy::Cpu || !self.accelerator_kernels.contains(&kernel.family()) {
-            return None;
-        }
-        // A user kernel runs on the GPU exactly when its author wrote it in WGSL.
-        let user_wgsl = match kernel {
-            Kernel::MapBlocks { func, .. } | Kernel::Overlap { func, .. } => {
-                Some(func.wgsl.is_some())
-            }
-            _ => None,
-        };
-        if user_wgsl == Some(false) {
-            return None;
-        }
-        let dtypes = &accelerator.caps().dtypes;
-        let input_dtypes = inputs.iter().map(|b| b.dtype());
-        let all_supported = input_dtypes
-            .chain(outputs.iter().map(|s| s.dtype))
-            .all(|d| dtypes.contains(&d));
-        if !all_supported {
-            return None;
-        }
-        if self.policy == Policy::Auto && user_wgsl.is_none() {
-            let on_device = inputs.iter().any(|b| matches!(b, Buffer::Device(_)));
-            let bytes: usize = outputs.iter().map(BufferSpec::nbytes).sum();
-            if !on_device && bytes < self.min_accelerator_bytes {
-                return None;
-            }
-        }
-        Some(accelerator)
+    /// The device budget, when one is set.
+    pub(crate) fn device_budget(&self) -> Option<u64> {
+        self.device_budget
+    }
+
+    pub(crate) fn policy(&self) -> Policy {
+        self.policy
+    }
+
+    /// Whether the accelerator implements the kernel family `family`.
+    pub(crate) fn runs_family(&self, family: &str) -> bool {
+        self.accelerator_kernels.contains(&family)
+    }
+
+    pub(crate) fn min_accelerator_bytes(&self) -> usize {
+        self.min_accelerator_bytes
     }
 
     /// Host copies of `inputs` (downloading device-resident ones).
@@ -188,6 +163,85 @@ impl Placement {
                 Buffer::Device(_) => self.download(b).map(Buffer::Host),
             })
             .collect()
+    }
+}
+
+/// The spec of a buffer.
+pub(crate) fn spec_of(buffer: &Buffer) -> BufferSpec {
+    BufferSpec {
+        dtype: buffer.dtype(),
+        shape: buffer.shape(),
+    }
+}
+
+impl Placement {
+    /// Runs one task where `placed` says. A kernel the accelerator turns out not to support
+    /// (a dtype its adapter lacks) runs on the CPU instead, which depends on the kernel alone.
+    ///
+    /// # Errors
+    /// The kernel's own errors, or a failed transfer.
+    pub fn launch_placed(
+        &self,
+        placed: &Placed,
+        kernel: &Kernel,
+        inputs: &[&Buffer],
+        outputs: &[BufferSpec],
+    ) -> Result<Vec<Buffer>> {
+        let accelerator = match &self.accelerator {
+            Some(a) if placed.uses_accelerator() => a.as_ref(),
+            _ => return self.launch_cpu(kernel, inputs, outputs),
+        };
+        let tiled = match (placed, outputs) {
+            (Placed::RowTiles { rows, .. }, _) => {
+                Some(self.run_row_tiles(accelerator, kernel, inputs, outputs, *rows))
+            }
+            (Placed::MatmulTiles { rows, group, .. }, [out]) => {
+                Some(self.run_matmul_tiles(accelerator, inputs, out, *rows, *group))
+            }
+            _ => None,
+        };
+        if let Some(result) = tiled {
+            self.stats.accelerator_tasks.fetch_add(1, Ordering::Relaxed);
+            return result;
+        }
+        {
+            {
+                let uploaded: u64 = inputs
+                    .iter()
+                    .filter_map(|b| b.as_host().map(|h| h.nbytes() as u64))
+                    .sum();
+                let produced: u64 = outputs.iter().map(|o| o.nbytes() as u64).sum();
+                self.hold(uploaded + produced);
+                let result = accelerator.launch(kernel, inputs, outputs);
+                // Uploaded inputs are released after the launch; its outputs stay until freed.
+                self.release(match result {
+                    Ok(_) => uploaded,
+                    Err(_) => uploaded + produced,
+                });
+                match result {
+                    Ok(out) => {
+                        self.stats.bytes_h2d.fetch_add(uploaded, Ordering::Relaxed);
+                        self.stats.accelerator_tasks.fetch_add(1, Ordering::Relaxed);
+                        Ok(out)
+                    }
+                    Err(e) if is_unsupported(&e) => self.launch_cpu(kernel, inputs, outputs),
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    }
+
+    fn launch_cpu(
+        &self,
+        kernel: &Kernel,
+        inputs: &[&Buffer],
+        outputs: &[BufferSpec],
+    ) -> Result<Vec<Buffer>> {
+        let host = self.to_host(inputs)?;
+        let refs: Vec<&Buffer> = host.iter().collect();
+        let out = self.cpu.launch(kernel, &refs, outputs)?;
+        self.stats.cpu_tasks.fetch_add(1, Ordering::Relaxed);
+        Ok(out)
     }
 }
 
@@ -246,57 +300,15 @@ impl Backend for Placement {
         inputs: &[&Buffer],
         outputs: &[BufferSpec],
     ) -> Result<Vec<Buffer>> {
-        let uploaded: u64 = inputs
+        // Outside a planned run (no decision made ahead), decide from this launch alone.
+        let specs: Vec<BufferSpec> = inputs.iter().map(|b| spec_of(b)).collect();
+        let located: Vec<(&BufferSpec, bool)> = specs
             .iter()
-            .filter_map(|b| b.as_host().map(|h| h.nbytes() as u64))
-            .sum();
-        let produced: u64 = outputs.iter().map(|o| o.nbytes() as u64).sum();
-        let chosen = self.choose(kernel, inputs, outputs);
-        let max_buffer = chosen.map_or(u64::MAX, |a| a.caps().max_buffer_bytes);
-        let too_big = outputs
-            .iter()
-            .map(BufferSpec::nbytes)
-            .chain(inputs.iter().map(|b| b.nbytes()))
-            .any(|bytes| bytes as u64 > max_buffer);
-        let fits = !too_big && chosen.is_some() && self.reserve(uploaded + produced);
-        if let (Some(accelerator), false) = (chosen, fits) {
-            // Too large for the device as one task: rows of it may still fit, one tile at a time.
-            let room = match self.device_budget {
-                Some(budget) => budget.saturating_sub(*self.live()),
-                None => u64::MAX,
-            };
-            let tiled = self
-                .launch_tiled(accelerator.as_ref(), kernel, inputs, outputs, room)
-                .or_else(|| {
-                    self.launch_matmul_tiled(accelerator.as_ref(), kernel, inputs, outputs, room)
-                });
-            if let Some(result) = tiled {
-                self.stats.accelerator_tasks.fetch_add(1, Ordering::Relaxed);
-                return result;
-            }
-        }
-        if let (Some(accelerator), true) = (chosen, fits) {
-            let result = accelerator.launch(kernel, inputs, outputs);
-            // Uploaded inputs are released after the launch; its outputs stay until freed.
-            self.release(match result {
-                Ok(_) => uploaded,
-                Err(_) => uploaded + produced,
-            });
-            match result {
-                Ok(out) => {
-                    self.stats.bytes_h2d.fetch_add(uploaded, Ordering::Relaxed);
-                    self.stats.accelerator_tasks.fetch_add(1, Ordering::Relaxed);
-                    return Ok(out);
-                }
-                Err(e) if is_unsupported(&e) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        let host = self.to_host(inputs)?;
-        let refs: Vec<&Buffer> = host.iter().collect();
-        let out = self.cpu.launch(kernel, &refs, outputs)?;
-        self.stats.cpu_tasks.fetch_add(1, Ordering::Relaxed);
-        Ok(out)
+            .zip(inputs)
+            .map(|(s, b)| (s, matches!(b, Buffer::Device(_))))
+            .collect();
+        let placed = self.decide_task(kernel, &located, outputs);
+        self.launch_placed(&placed, kernel, inputs, outputs)
     }
 
     fn sync(&self) -> Result<()> {

@@ -6,13 +6,13 @@
 //! to the host, and the host assembles the task's output (rows of an elementwise result or of a
 //! partial state; or, when axis 0 is reduced, a `Combine` of the tiles' states in tile order, so
 //! results do not depend on timing). Slicing and assembling are CPU `Gather` kernels, so every
-//! dtype is handled the same way. A tile that finds no room on the accelerator (another task took
-//! it meanwhile) runs on the CPU, so the budget always holds.
+//! dtype is handled the same way. The tile size is fixed when the plan is placed (see `decide`);
+//! the executor makes room on the device before the task starts, so the budget holds.
 
-use crate::placement::{Placement, is_unsupported};
+use crate::placement::{Placement, is_unsupported, spec_of};
 use std::sync::atomic::Ordering;
 use tilework_core::{
-    AxisMap, Backend, Buffer, BufferSpec, Kernel, Piece, ReduceStage, Result, Shape,
+    AxisMap, Backend, Buffer, BufferSpec, Error, Kernel, Piece, ReduceStage, Result, Shape,
 };
 
 /// Rows `start .. start + rows` of a buffer of shape `shape`, as a gather piece.
@@ -91,78 +91,87 @@ struct Split {
     combine: bool,
 }
 
-impl Placement {
-    /// Whether and how `kernel` can be tiled along axis 0 (`None`: it cannot).
-    fn split(kernel: &Kernel, inputs: &[&Buffer], outputs: &[BufferSpec]) -> Option<Split> {
-        let (rows, combine) = match kernel {
-            Kernel::Elementwise { .. } => (outputs.first()?.shape.first().copied()?, false),
-            Kernel::Reduce {
-                axes,
-                stage: ReduceStage::Partial { chunk_shape, .. },
-                ..
-            } => (chunk_shape.first().copied()?, axes.contains(&0)),
-            _ => return None,
-        };
-        let rows_or_broadcast = inputs.iter().all(|b| {
-            let s = b.shape();
-            !s.is_empty() && (s[0] == rows || s[0] == 1)
-        });
-        (rows >= 2 && rows_or_broadcast).then_some(Split { rows, combine })
-    }
+/// Whether and how `kernel` can be tiled along axis 0 (`None`: it cannot).
+fn split(kernel: &Kernel, inputs: &[&BufferSpec], outputs: &[BufferSpec]) -> Option<Split> {
+    let (rows, combine) = match kernel {
+        Kernel::Elementwise { .. } => (outputs.first()?.shape.first().copied()?, false),
+        Kernel::Reduce {
+            axes,
+            stage: ReduceStage::Partial { chunk_shape, .. },
+            ..
+        } => (chunk_shape.first().copied()?, axes.contains(&0)),
+        _ => return None,
+    };
+    let rows_or_broadcast = inputs.iter().all(|b| {
+        let s = &b.shape;
+        !s.is_empty() && (s[0] == rows || s[0] == 1)
+    });
+    (rows >= 2 && rows_or_broadcast).then_some(Split { rows, combine })
+}
 
-    /// Runs `kernel` on `accelerator` in row tiles of at most `budget_bytes` each, when it can be
-    /// tiled; `None` when it cannot (the caller then uses the CPU).
-    pub(crate) fn launch_tiled(
+/// Rows per tile, and the device bytes of the largest tile, for running `kernel` in row tiles of
+/// at most `room` bytes each; `None` when it cannot be tiled, no tile fits, or it fits whole.
+pub(crate) fn row_tiles(
+    kernel: &Kernel,
+    inputs: &[&BufferSpec],
+    outputs: &[BufferSpec],
+    room: u64,
+) -> Option<(usize, u64)> {
+    let split = split(kernel, inputs, outputs)?;
+    let row_bytes = |shape: &[usize], size: usize| -> u64 {
+        shape
+            .iter()
+            .skip(1)
+            .try_fold(size as u64, |acc, &n| acc.checked_mul(n as u64))
+            .unwrap_or(u64::MAX)
+    };
+    // Bytes one row of the task costs on the device: sliced inputs plus outputs; the rest
+    // (inputs broadcast along axis 0, outputs without that axis) goes whole into every tile.
+    let specs = || inputs.iter().copied().chain(outputs.iter());
+    let per_row = specs()
+        .filter(|s| s.shape.first() == Some(&split.rows))
+        .map(|s| row_bytes(&s.shape, s.dtype.size()))
+        .fold(0u64, u64::saturating_add);
+    let fixed = specs()
+        .filter(|s| s.shape.first() != Some(&split.rows))
+        .map(|s| s.nbytes() as u64)
+        .fold(0u64, u64::saturating_add);
+    let tile_rows = (room.checked_sub(fixed)? / per_row.max(1)) as usize;
+    if tile_rows == 0 || tile_rows >= split.rows {
+        return None;
+    }
+    Some((
+        tile_rows,
+        fixed.saturating_add(per_row.saturating_mul(tile_rows as u64)),
+    ))
+}
+
+impl Placement {
+    /// Runs `kernel` on `accelerator` in tiles of `tile_rows` rows (see [`row_tiles`]).
+    pub(crate) fn run_row_tiles(
         &self,
         accelerator: &dyn Backend,
         kernel: &Kernel,
         inputs: &[&Buffer],
         outputs: &[BufferSpec],
-        budget_bytes: u64,
-    ) -> Option<Result<Vec<Buffer>>> {
-        let split = Self::split(kernel, inputs, outputs)?;
-        let row_bytes = |shape: &[usize], size: usize| -> u64 {
-            (shape.iter().skip(1).product::<usize>() * size) as u64
+        tile_rows: usize,
+    ) -> Result<Vec<Buffer>> {
+        let specs: Vec<BufferSpec> = inputs.iter().map(|b| spec_of(b)).collect();
+        let refs: Vec<&BufferSpec> = specs.iter().collect();
+        let Some(split) = split(kernel, &refs, outputs) else {
+            return Err(Error::Device(format!(
+                "a {} task was placed in row tiles but cannot be split by rows",
+                kernel.family()
+            )));
         };
-        // Bytes one row of the task costs on the device: sliced inputs plus outputs.
-        let per_row: u64 = inputs
-            .iter()
-            .map(|b| {
-                let s = b.shape();
-                let size = b.dtype().size();
-                if s[0] == split.rows {
-                    row_bytes(&s, size)
-                } else {
-                    0
-                }
-            })
-            .chain(outputs.iter().map(|o| {
-                let rows = o.shape.first().copied().unwrap_or(1);
-                if rows == split.rows {
-                    row_bytes(&o.shape, o.dtype.size())
-                } else {
-                    0
-                }
-            }))
-            .sum();
-        let fixed: u64 = inputs
-            .iter()
-            .filter(|b| b.shape()[0] != split.rows)
-            .map(|b| b.nbytes() as u64)
-            .sum::<u64>()
-            + outputs
-                .iter()
-                .filter(|o| o.shape.first() != Some(&split.rows))
-                .map(|o| o.nbytes() as u64)
-                .sum::<u64>();
-        let room = budget_bytes
-            .min(accelerator.caps().max_buffer_bytes)
-            .checked_sub(fixed)?;
-        let tile_rows = (room / per_row.max(1)) as usize;
-        if tile_rows == 0 || tile_rows >= split.rows {
-            return None;
-        }
-        Some(self.run_tiles(accelerator, kernel, inputs, outputs, &split, tile_rows))
+        self.run_tiles(
+            accelerator,
+            kernel,
+            inputs,
+            outputs,
+            &split,
+            tile_rows.max(1),
+        )
     }
 
     fn run_tiles(
@@ -258,8 +267,8 @@ impl Placement {
             .collect()
     }
 
-    /// One tile: on the accelerator when its buffers fit the budget now, on the CPU otherwise;
-    /// results come back to the host.
+    /// One tile on the accelerator (the executor made room for it); results come back to the
+    /// host.
     pub(crate) fn run_tile(
         &self,
         accelerator: &dyn Backend,
@@ -269,9 +278,7 @@ impl Placement {
     ) -> Result<Vec<Buffer>> {
         let uploaded: u64 = inputs.iter().map(|b| b.nbytes() as u64).sum();
         let produced: u64 = outputs.iter().map(|o| o.nbytes() as u64).sum();
-        if !self.reserve(uploaded + produced) {
-            return self.cpu().launch(kernel, inputs, outputs);
-        }
+        self.hold(uploaded + produced);
         let launched = match accelerator.launch(kernel, inputs, outputs) {
             Err(e) if is_unsupported(&e) => {
                 self.release(uploaded + produced);

@@ -5,7 +5,7 @@
 //! The largest group that leaves room for at least one row is used, so a task that almost fits
 //! runs as a few row tiles of one group, and one whose `b_k` alone fill the budget runs pair by
 //! pair. Group results are added on the host in `k` order and the row tiles stacked there, by CPU
-//! kernels; a tile finding no room on the device runs on the CPU (see `run_tile`).
+//! kernels. The tile size is fixed when the plan is placed (see `decide`).
 
 use crate::placement::Placement;
 use crate::tiling::{slice_rows, stack_rows};
@@ -13,46 +13,56 @@ use std::sync::atomic::Ordering;
 use tilework_core::{Backend, BinaryOp, Buffer, BufferSpec, Expr, ExprNode, Kernel, Result, Shape};
 
 /// Rows per tile and pairs per group for a rank-2 matmul task, or `None` when no tile fits.
-fn plan(inputs: &[&Buffer], out: &BufferSpec, room: u64) -> Option<(usize, usize)> {
+fn plan(inputs: &[&BufferSpec], out: &BufferSpec, room: u64) -> Option<(usize, usize)> {
     let pairs = inputs.len() / 2;
     let (m, n) = (out.shape[0], out.shape[1]);
     let size = out.dtype.size() as u64;
-    let widest_k = (0..pairs).map(|p| inputs[2 * p].shape()[1]).max()? as u64;
+    let widest_k = (0..pairs).map(|p| inputs[2 * p].shape[1]).max()? as u64;
     let b_bytes = (0..pairs)
         .map(|p| inputs[2 * p + 1].nbytes() as u64)
         .max()?;
     (1..=pairs).rev().find_map(|group| {
-        let fixed = group as u64 * b_bytes;
-        let per_row = (group as u64 * widest_k + n as u64) * size;
+        let fixed = (group as u64).checked_mul(b_bytes)?;
+        let per_row = (group as u64 * widest_k + n as u64).checked_mul(size)?;
         let rows = (room.checked_sub(fixed)? / per_row.max(1)).min(m as u64) as usize;
         (rows >= 1).then_some((rows, group))
     })
 }
 
-impl Placement {
-    /// Runs a rank-2 `Matmul` task on `accelerator` in tiles that fit `budget_bytes`; `None`
-    /// when the task is not such a matmul or no tile fits (the caller then uses the CPU).
-    pub(crate) fn launch_matmul_tiled(
-        &self,
-        accelerator: &dyn Backend,
-        kernel: &Kernel,
-        inputs: &[&Buffer],
-        outputs: &[BufferSpec],
-        budget_bytes: u64,
-    ) -> Option<Result<Vec<Buffer>>> {
-        let (Kernel::Matmul, [out]) = (kernel, outputs) else {
-            return None;
-        };
-        let rank2 = out.shape.len() == 2 && inputs.iter().all(|b| b.shape().len() == 2);
-        if !rank2 || inputs.is_empty() || !inputs.len().is_multiple_of(2) {
-            return None;
-        }
-        let room = budget_bytes.min(accelerator.caps().max_buffer_bytes);
-        let (rows, group) = plan(inputs, out, room)?;
-        Some(self.run_matmul_tiles(accelerator, inputs, out, rows, group))
+/// Rows per tile, pairs per group and the device bytes of the largest tile for running a rank-2
+/// `Matmul` task in tiles of at most `room` bytes; `None` when the task is not such a matmul or
+/// no tile fits.
+pub(crate) fn matmul_tiles(
+    kernel: &Kernel,
+    inputs: &[&BufferSpec],
+    outputs: &[BufferSpec],
+    room: u64,
+) -> Option<(usize, usize, u64)> {
+    let (Kernel::Matmul, [out]) = (kernel, outputs) else {
+        return None;
+    };
+    let rank2 = out.shape.len() == 2 && inputs.iter().all(|b| b.shape.len() == 2);
+    if !rank2 || inputs.is_empty() || !inputs.len().is_multiple_of(2) {
+        return None;
     }
+    let (rows, group) = plan(inputs, out, room)?;
+    let widest_k = inputs.iter().step_by(2).map(|a| a.shape[1]).max()? as u64;
+    let b_bytes = inputs
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .map(|b| b.nbytes() as u64)
+        .max()?;
+    let size = out.dtype.size() as u64;
+    let bytes = group as u64 * b_bytes
+        + rows as u64 * (group as u64 * widest_k + out.shape[1] as u64) * size;
+    Some((rows, group, bytes))
+}
 
-    fn run_matmul_tiles(
+impl Placement {
+    /// Runs a rank-2 `Matmul` task on `accelerator` in tiles of `tile_rows` result rows summing
+    /// `group` pairs at a time (see [`matmul_tiles`]).
+    pub(crate) fn run_matmul_tiles(
         &self,
         accelerator: &dyn Backend,
         inputs: &[&Buffer],
@@ -112,10 +122,13 @@ impl Placement {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tilework_core::{DType, HostArray};
+    use tilework_core::DType;
 
-    fn host(shape: &[usize]) -> Buffer {
-        Buffer::Host(HostArray::zeros(DType::F32, shape))
+    fn host(shape: &[usize]) -> BufferSpec {
+        BufferSpec {
+            dtype: DType::F32,
+            shape: Shape::from_slice(shape),
+        }
     }
 
     #[test]

@@ -98,7 +98,7 @@ impl Array {
 
     /// Bytes the computed array occupies.
     pub fn nbytes(&self) -> usize {
-        self.len() * self.dtype().size()
+        self.len().saturating_mul(self.dtype().size())
     }
 
     /// The context the array belongs to.
@@ -410,7 +410,7 @@ fn assemble(ctx: &Context, dtype: DType, grid: &ChunkGrid, chunks: &[Buffer]) ->
     }
     let mut host = HostArray::zeros(dtype, grid.shape());
     for (linear, buffer) in chunks.iter().enumerate() {
-        let region = grid.region(&grid.unravel(linear));
+        let region = grid.region(&grid.unravel(linear)?)?;
         let chunk = ctx.inner.backend.download(buffer)?;
         let info: Vec<SliceInfoElem> = (0..grid.ndim())
             .map(|a| SliceInfoElem::Slice {

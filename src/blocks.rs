@@ -5,6 +5,7 @@ use crate::elementwise::align;
 use ndarray::{ArrayD, ArrayViewD};
 use std::sync::Arc;
 use tilework_core::op::{BlockFn, Boundary, Op};
+use tilework_core::shape::{checked_nbytes, checked_sum};
 use tilework_core::{DType, Error, HostArray, HostElement, Result};
 
 pub(crate) fn typed_block_fn<T, U, F>(name: &str, f: F) -> BlockFn
@@ -65,8 +66,10 @@ impl Array {
     /// interior (already trimmed: the faster choice, it saves a full-block copy).
     ///
     /// # Errors
-    /// A dtype mismatch, a `depth` list that does not match the rank, or a periodic/reflect depth
-    /// larger than its axis.
+    /// A dtype mismatch, a `depth` list that does not match the rank, a depth larger than its
+    /// axis (except with [`Boundary::None`], where it means the whole axis), or a halo'd block
+    /// past the addressable size. A block larger than the host budget is refused by `compute`
+    /// before anything is allocated.
     pub fn map_overlap<T, F>(
         &self,
         name: &str,
@@ -111,7 +114,9 @@ impl Array {
                 ),
             ));
         }
-        if matches!(boundary, Boundary::Periodic | Boundary::Reflect)
+        // An empty array has no block to extend: any depth gives the empty result.
+        if !self.is_empty()
+            && !matches!(boundary, Boundary::None)
             && let Some((axis, (&d, &n))) = depth
                 .iter()
                 .zip(self.shape())
@@ -123,12 +128,31 @@ impl Array {
                 format!("depth {d} exceeds length {n} of axis {axis}"),
             ));
         }
+        // Without a boundary nothing is read past the edges: a deeper halo is the whole axis.
+        let depth: Vec<usize> = match boundary {
+            Boundary::None => depth
+                .iter()
+                .zip(self.shape())
+                .map(|(&d, &n)| d.min(n))
+                .collect(),
+            _ => depth.to_vec(),
+        };
+        // The largest halo'd block must be addressable; the executor checks it against the budget.
+        let block = depth
+            .iter()
+            .zip(self.chunks())
+            .map(|(&d, sizes)| {
+                let chunk = sizes.into_iter().max().unwrap_or(0);
+                checked_sum("map_overlap", "halo'd block length", [d, chunk, d])
+            })
+            .collect::<Result<Vec<_>>>()?;
+        checked_nbytes("map_overlap", &block, self.dtype().size())?;
         let boundary = match boundary {
             Boundary::Constant(v) => Boundary::Constant(v.cast(self.dtype())),
             other => other,
         };
         let op = Op::Overlap {
-            depth: depth.to_vec(),
+            depth,
             boundary,
             func,
             expr: None,
@@ -158,6 +182,7 @@ pub fn map_blocks_dyn(arrays: &[&Array], out_dtype: DType, func: BlockFn) -> Res
         }
     }
     let (nodes, _shape, grid) = align("map_blocks", arrays)?;
+    checked_nbytes("map_blocks", grid.shape(), out_dtype.size())?;
     Ok(Array::new(
         &first.ctx,
         Op::MapBlocks(func),

@@ -7,7 +7,7 @@ use crate::array::Array;
 use std::sync::Arc;
 use tilework_core::chunks::broadcast_grid;
 use tilework_core::op::{Meta, Node, Op};
-use tilework_core::shape::{Shape, broadcast_shapes};
+use tilework_core::shape::{Shape, broadcast_shapes, checked_nbytes};
 use tilework_core::{BinaryOp, ChunkGrid, DType, Error, Expr, ExprNode, Result, Scalar, UnaryOp};
 
 /// An operand of an elementwise operation: an array or a weak scalar (Python-style promotion).
@@ -105,7 +105,8 @@ pub(crate) fn align(
             arrays.iter().find_map(|a| {
                 let off = ndim - a.ndim();
                 (axis >= off && a.shape()[axis - off] == shape[axis])
-                    .then(|| a.grid().axis_sizes(axis - off))
+                    .then(|| a.grid().axis_sizes(axis - off).ok())
+                    .flatten()
             })
         })
         .collect();
@@ -115,14 +116,14 @@ pub(crate) fn align(
             let off = ndim - a.ndim();
             let sizes: Vec<Vec<usize>> = (0..a.ndim())
                 .map(|ax| match &reference[ax + off] {
-                    Some(r) if a.shape()[ax] == shape[ax + off] => r.clone(),
+                    Some(r) if a.shape()[ax] == shape[ax + off] => Ok(r.clone()),
                     _ => a.grid().axis_sizes(ax),
                 })
-                .collect();
-            if sizes == a.chunks() {
+                .collect::<Result<_>>()?;
+            Ok(if sizes == a.chunks() {
                 a.node.clone()
             } else {
-                let grid = ChunkGrid::from_axis_sizes(a.shape(), &sizes);
+                let grid = ChunkGrid::from_axis_sizes(a.shape(), &sizes)?;
                 Node::new(
                     Op::Rechunk,
                     vec![a.node.clone()],
@@ -131,11 +132,11 @@ pub(crate) fn align(
                         grid,
                     },
                 )
-            }
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let grids: Vec<&ChunkGrid> = nodes.iter().map(|n| &n.meta.grid).collect();
-    let grid = broadcast_grid(&grids, &shape);
+    let grid = broadcast_grid(&grids, &shape)?;
     Ok((nodes, shape, grid))
 }
 
@@ -184,6 +185,8 @@ pub(crate) fn elementwise(
         .collect();
     build(&mut expr, &positions);
     let dtype = expr.dtype();
+    // Broadcasting can make the result far larger than any input.
+    checked_nbytes(op, grid.shape(), dtype.size())?;
     Ok(Array::new(&ctx, Op::Elementwise(expr), nodes, dtype, grid))
 }
 

@@ -4,7 +4,7 @@
 use crate::array::Array;
 use crate::elementwise::{Operand, result_dtype};
 use tilework_core::op::{AxisMap, Op, PadMode, ViewMap};
-use tilework_core::shape::{Shape, normalize_axis};
+use tilework_core::shape::{Shape, checked_nbytes, checked_sum, normalize_axis, size};
 use tilework_core::{ChunkGrid, Chunks, Error, Result};
 
 impl Array {
@@ -26,11 +26,14 @@ impl Array {
         if let Some(e) = self.error() {
             return Err(e);
         }
-        let known: usize = shape
-            .iter()
-            .filter(|&&d| d >= 0)
-            .map(|&d| d as usize)
-            .product();
+        // Checked: a product that wraps could otherwise match the element count.
+        let known = size::product(shape.iter().filter(|&&d| d >= 0).map(|&d| d as usize))
+            .ok_or_else(|| {
+                Error::invalid(
+                    "reshape",
+                    format!("target shape {shape:?} has more elements than can be addressed"),
+                )
+            })?;
         let inferred = shape.iter().filter(|&&d| d < 0).count();
         if inferred > 1 || shape.iter().any(|&d| d < -1) {
             return Err(Error::invalid(
@@ -56,7 +59,7 @@ impl Array {
                     format!("cannot reshape {:?} into {shape:?}", self.shape()),
                 )
             })?;
-        if target.iter().product::<usize>() != self.len() {
+        if size::product(target.iter().copied()) != Some(self.len()) {
             return Err(Error::invalid(
                 "reshape",
                 format!(
@@ -69,7 +72,7 @@ impl Array {
             return Ok(self.clone());
         }
         let elems = self.grid().max_chunk_elems().max(1);
-        let grid = ChunkGrid::with_target_elems(&target, elems);
+        let grid = ChunkGrid::with_target_elems(&target, elems)?;
         Ok(Array::new(
             &self.ctx,
             Op::Reshape,
@@ -112,8 +115,11 @@ impl Array {
             };
         }
         let shape: Vec<usize> = perm.iter().map(|&a| self.shape()[a]).collect();
-        let sizes: Vec<Vec<usize>> = perm.iter().map(|&a| self.grid().axis_sizes(a)).collect();
-        Ok(self.view(in_axes, ChunkGrid::from_axis_sizes(&shape, &sizes)))
+        let sizes = perm
+            .iter()
+            .map(|&a| self.grid().axis_sizes(a))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(self.view(in_axes, ChunkGrid::from_axis_sizes(&shape, &sizes)?))
     }
 
     /// Reverses the axes (`x.T`).
@@ -170,10 +176,10 @@ impl Array {
                     step: 1,
                 });
                 shape.push(self.shape()[a]);
-                sizes.push(self.grid().axis_sizes(a));
+                sizes.push(self.grid().axis_sizes(a)?);
             }
         }
-        Ok(self.view(in_axes, ChunkGrid::from_axis_sizes(&shape, &sizes)))
+        Ok(self.view(in_axes, ChunkGrid::from_axis_sizes(&shape, &sizes)?))
     }
 
     /// Inserts a length-1 axis at position `axis` of the result.
@@ -194,14 +200,16 @@ impl Array {
         let mut sizes = self.chunks();
         shape.insert(at, 1);
         sizes.insert(at, vec![1]);
-        Ok(self.view(in_axes, ChunkGrid::from_axis_sizes(&shape, &sizes)))
+        Ok(self.view(in_axes, ChunkGrid::from_axis_sizes(&shape, &sizes)?))
     }
 
     /// Broadcasts to `shape` (NumPy rules; the result is a view, nothing is copied until computed).
     ///
     /// # Errors
-    /// [`Error::ShapeMismatch`] when the array cannot broadcast to `shape`.
+    /// [`Error::ShapeMismatch`] when the array cannot broadcast to `shape`;
+    /// [`Error::InvalidArgument`] when `shape` is past the addressable size.
     pub fn broadcast_to(&self, shape: &[usize]) -> Result<Array> {
+        checked_nbytes("broadcast_to", shape, self.dtype().size())?;
         let mismatch = || Error::ShapeMismatch {
             op: "broadcast_to",
             lhs: Shape::from_slice(self.shape()),
@@ -221,7 +229,7 @@ impl Array {
                     start: 0,
                     step: 1,
                 });
-                sizes.push(self.grid().axis_sizes(a));
+                sizes.push(self.grid().axis_sizes(a)?);
             } else if n == 1 {
                 in_axes.push(AxisMap::Affine {
                     out_axis: a + off,
@@ -233,7 +241,7 @@ impl Array {
                 return Err(mismatch());
             }
         }
-        Ok(self.view(in_axes, ChunkGrid::from_axis_sizes(shape, &sizes)))
+        Ok(self.view(in_axes, ChunkGrid::from_axis_sizes(shape, &sizes)?))
     }
 
     /// Re-splits the array into new chunks.
@@ -258,7 +266,7 @@ impl Array {
     ///
     /// # Errors
     /// A width list that does not match the rank; `reflect` wider than `n - 1`, `symmetric`/`wrap`
-    /// wider than `n`, or `edge` on an empty axis.
+    /// wider than `n`, or `edge` on an empty axis; a padded shape past the addressable size.
     pub fn pad(&self, widths: &[(usize, usize)], mode: PadMode) -> Result<Array> {
         if widths.len() != self.ndim() {
             return Err(Error::invalid(
@@ -292,18 +300,19 @@ impl Array {
         let mut sizes = Vec::new();
         for (axis, &(b, a)) in widths.iter().enumerate() {
             let mut s: Vec<usize> = [b].into_iter().filter(|&w| w > 0).collect();
-            s.extend(self.grid().axis_sizes(axis).into_iter().filter(|&c| c > 0));
+            s.extend(self.grid().axis_sizes(axis)?.into_iter().filter(|&c| c > 0));
             if a > 0 {
                 s.push(a);
             }
-            let total = b + self.shape()[axis] + a;
+            let total = checked_sum("pad", "padded length", [b, self.shape()[axis], a])?;
             if s.is_empty() {
                 s.push(0);
             }
             shape.push(total);
             sizes.push(s);
         }
-        let grid = ChunkGrid::from_axis_sizes(&shape, &sizes);
+        checked_nbytes("pad", &shape, self.dtype().size())?;
+        let grid = ChunkGrid::from_axis_sizes(&shape, &sizes)?;
         let op = Op::Pad {
             widths: widths.to_vec(),
             mode,
@@ -369,7 +378,7 @@ pub fn concatenate(arrays: &[&Array], axis: isize) -> Result<Array> {
     for a in &cast {
         let mut sizes = a.chunks();
         for d in (0..ndim).filter(|&d| d != axis) {
-            sizes[d] = cast[0].grid().axis_sizes(d);
+            sizes[d] = cast[0].grid().axis_sizes(d)?;
         }
         let aligned = if sizes == a.chunks() {
             a.clone()
@@ -379,20 +388,25 @@ pub fn concatenate(arrays: &[&Array], axis: isize) -> Result<Array> {
         axis_sizes.extend(
             aligned
                 .grid()
-                .axis_sizes(axis)
+                .axis_sizes(axis)?
                 .into_iter()
                 .filter(|&c| c > 0),
         );
         nodes.push(aligned.node.clone());
     }
     let mut shape = first.shape().to_vec();
-    shape[axis] = arrays.iter().map(|a| a.shape()[axis]).sum();
+    shape[axis] = checked_sum(
+        "concatenate",
+        "joined lengths",
+        arrays.iter().map(|a| a.shape()[axis]),
+    )?;
+    checked_nbytes("concatenate", &shape, dtype.size())?;
     if axis_sizes.is_empty() {
         axis_sizes.push(0);
     }
     let mut sizes = cast[0].chunks();
     sizes[axis] = axis_sizes;
-    let grid = ChunkGrid::from_axis_sizes(&shape, &sizes);
+    let grid = ChunkGrid::from_axis_sizes(&shape, &sizes)?;
     Ok(Array::new(
         &first.ctx,
         Op::Concat { axis },

@@ -45,7 +45,7 @@ pub use context::{Context, ContextBuilder, Device, parse_bytes};
 pub use creation::Rng;
 pub use elementwise::Operand;
 pub use layout::{concatenate, stack};
-pub use slicing::{NEW_AXIS, SliceElem};
+pub use slicing::{NEW_AXIS, SliceElem, SteppedRange};
 pub use tilework_core::half::f16;
 pub use tilework_core::{
     BinaryOp, BlockFn, Boundary, ChunkGrid, Chunks, DType, Error, HostArray, HostElement, PadMode,

@@ -81,12 +81,12 @@ impl Array {
         // Align: b's k axis takes a's k chunks; batch axes that both span take a's chunks.
         let nb = batch.len();
         let mut b_sizes = b.chunks();
-        b_sizes[bn - 2] = a.grid().axis_sizes(an - 1);
+        b_sizes[bn - 2] = a.grid().axis_sizes(an - 1)?;
         for (d, sizes) in b_sizes.iter_mut().enumerate().take(bn - 2) {
             let out_axis = d + nb - (bn - 2);
             let a_axis = out_axis as isize - (nb as isize - (an as isize - 2));
             if a_axis >= 0 && a.shape()[a_axis as usize] == b.shape()[d] {
-                *sizes = a.grid().axis_sizes(a_axis as usize);
+                *sizes = a.grid().axis_sizes(a_axis as usize)?;
             }
         }
         let b = if b_sizes == b.chunks() {
@@ -95,16 +95,17 @@ impl Array {
             b.rechunk(Chunks::Explicit(b_sizes))?
         };
         let batch_grid = {
-            let ga = ChunkGrid::from_axis_sizes(&a.shape()[..an - 2], &a.chunks()[..an - 2]);
-            let gb = ChunkGrid::from_axis_sizes(&b.shape()[..bn - 2], &b.chunks()[..bn - 2]);
-            broadcast_grid(&[&ga, &gb], &batch)
+            let ga = ChunkGrid::from_axis_sizes(&a.shape()[..an - 2], &a.chunks()[..an - 2])?;
+            let gb = ChunkGrid::from_axis_sizes(&b.shape()[..bn - 2], &b.chunks()[..bn - 2])?;
+            broadcast_grid(&[&ga, &gb], &batch)?
         };
         let mut shape = batch.to_vec();
         shape.extend([m, n]);
         let mut sizes = batch_grid.sizes();
-        sizes.push(a.grid().axis_sizes(an - 2));
-        sizes.push(b.grid().axis_sizes(bn - 1));
-        let grid = ChunkGrid::from_axis_sizes(&shape, &sizes);
+        sizes.push(a.grid().axis_sizes(an - 2)?);
+        sizes.push(b.grid().axis_sizes(bn - 1)?);
+        tilework_core::shape::checked_nbytes("matmul", &shape, dtype.size())?;
+        let grid = ChunkGrid::from_axis_sizes(&shape, &sizes)?;
         let mut out = Array::new(
             &self.ctx,
             Op::Matmul,

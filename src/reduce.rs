@@ -62,7 +62,7 @@ impl Array {
             }
         }
         let shape: Vec<usize> = sizes.iter().map(|s| s.iter().sum()).collect();
-        let grid = ChunkGrid::from_axis_sizes(&shape, &sizes);
+        let grid = ChunkGrid::from_axis_sizes(&shape, &sizes)?;
         let dtype = op.out_dtype(input.dtype());
         let node_op = Op::Reduce {
             op,

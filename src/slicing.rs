@@ -34,42 +34,70 @@ impl SliceElem {
         step: 1,
     };
 
-    /// Sets the step of a range (`s![a..b;step]`).
+    /// Sets the step of a range (`s![a..b;step]`). Only ranges have a step: an index or a new
+    /// axis comes back unchanged, and [`s!`](crate::s) refuses `s![3;2]` at compile time (as
+    /// ndarray's `s!` does).
     pub fn step(self, step: isize) -> SliceElem {
         match self {
             SliceElem::Range { start, end, .. } => SliceElem::Range { start, end, step },
-            // A step on an index is meaningless; keep the error for the view builder.
             other => other,
         }
+    }
+}
+
+/// Ranges, the only slice elements that take a step in [`s!`](crate::s) (`a..b;step`).
+pub trait SteppedRange: Into<SliceElem> {
+    /// The range with `step`.
+    fn with_step(self, step: isize) -> SliceElem {
+        self.into().step(step)
+    }
+}
+
+/// An integer bound as `isize`, saturating: a `usize` past `isize::MAX` is past the end of any
+/// axis (no axis is longer than `isize::MAX`), so clamping it keeps Python's meaning.
+fn saturate<T: TryInto<isize> + PartialOrd + Default>(v: T) -> isize {
+    let negative = v < T::default();
+    v.try_into()
+        .unwrap_or(if negative { isize::MIN } else { isize::MAX })
+}
+
+/// One past an inclusive end; `..=-1` reaches the last element.
+fn after(end: isize) -> Option<isize> {
+    match end {
+        -1 => None,
+        e => Some(e.saturating_add(1)),
     }
 }
 
 macro_rules! slice_from_ints {
     ($($t:ty),*) => {$(
         impl From<$t> for SliceElem {
-            fn from(i: $t) -> Self { SliceElem::Index(i as isize) }
+            fn from(i: $t) -> Self { SliceElem::Index(saturate(i)) }
         }
         impl From<Range<$t>> for SliceElem {
-            fn from(r: Range<$t>) -> Self { SliceElem::Range { start: Some(r.start as isize), end: Some(r.end as isize), step: 1 } }
+            fn from(r: Range<$t>) -> Self { SliceElem::Range { start: Some(saturate(r.start)), end: Some(saturate(r.end)), step: 1 } }
         }
         impl From<RangeInclusive<$t>> for SliceElem {
             fn from(r: RangeInclusive<$t>) -> Self {
-                let end = *r.end() as isize;
-                SliceElem::Range { start: Some(*r.start() as isize), end: if end == -1 { None } else { Some(end + 1) }, step: 1 }
+                SliceElem::Range { start: Some(saturate(*r.start())), end: after(saturate(*r.end())), step: 1 }
             }
         }
         impl From<RangeFrom<$t>> for SliceElem {
-            fn from(r: RangeFrom<$t>) -> Self { SliceElem::Range { start: Some(r.start as isize), end: None, step: 1 } }
+            fn from(r: RangeFrom<$t>) -> Self { SliceElem::Range { start: Some(saturate(r.start)), end: None, step: 1 } }
         }
         impl From<RangeTo<$t>> for SliceElem {
-            fn from(r: RangeTo<$t>) -> Self { SliceElem::Range { start: None, end: Some(r.end as isize), step: 1 } }
+            fn from(r: RangeTo<$t>) -> Self { SliceElem::Range { start: None, end: Some(saturate(r.end)), step: 1 } }
         }
         impl From<RangeToInclusive<$t>> for SliceElem {
             fn from(r: RangeToInclusive<$t>) -> Self {
-                let end = r.end as isize;
-                SliceElem::Range { start: None, end: if end == -1 { None } else { Some(end + 1) }, step: 1 }
+                SliceElem::Range { start: None, end: after(saturate(r.end)), step: 1 }
             }
         }
+        impl SteppedRange for Range<$t> {}
+        impl SteppedRange for RangeInclusive<$t> {}
+        impl SteppedRange for RangeFrom<$t> {}
+        impl SteppedRange for RangeTo<$t> {}
+        impl SteppedRange for RangeToInclusive<$t> {}
     )*};
 }
 slice_from_ints!(isize, usize, i32, i64);
@@ -80,14 +108,29 @@ impl From<RangeFull> for SliceElem {
     }
 }
 
+impl SteppedRange for RangeFull {}
+
 /// Builds a slice specification: `s![1..5, ..;2, -1, NEW_AXIS]`.
 ///
 /// Each element is a range (optionally `;step`), an index or [`NEW_AXIS`]; axes not mentioned are
-/// kept whole. Negative indices count from the end; negative steps walk backwards.
+/// kept whole. Negative indices count from the end; negative steps walk backwards. Bounds past
+/// the axis clamp, as in NumPy (`s![0usize..usize::MAX]` is the whole axis); an index past the
+/// axis is an error when slicing. Only ranges take a step, as in ndarray:
+///
+/// ```compile_fail
+/// use tilework::s;
+/// let _ = s![3;2]; // an index has no step
+/// ```
 #[macro_export]
 macro_rules! s {
+    (@elem $r:expr) => {
+        $crate::SliceElem::from($r)
+    };
+    (@elem $r:expr, $step:expr) => {
+        $crate::SteppedRange::with_step($r, $step)
+    };
     ($($r:expr $(; $step:expr)?),* $(,)?) => {
-        [$( $crate::SliceElem::from($r) $(.step($step))? ),*]
+        [$( $crate::s!(@elem $r $(, $step)?) ),*]
     };
 }
 
@@ -97,20 +140,24 @@ impl From<&SliceElem> for SliceElem {
     }
 }
 
-/// Python's `slice.indices`: the first index, step and length of a slice over `n` elements.
+/// Python's `slice.indices`: the first index and length of a slice over `n` elements (`step`
+/// must not be 0).
 fn resolve(start: Option<isize>, end: Option<isize>, step: isize, n: usize) -> (isize, usize) {
-    let n = n as isize;
-    let clamp = |v: isize, lo: isize, hi: isize| v.max(lo).min(hi);
-    let norm = |v: isize| if v < 0 { v + n } else { v };
+    // In i128 every sum below is exact: the bounds and step are isize, and n <= isize::MAX.
+    let (n, step) = (n as i128, step as i128);
+    let norm = |v: isize| {
+        let v = v as i128;
+        if v < 0 { v + n } else { v }
+    };
     let (first, last) = if step > 0 {
         (
-            start.map_or(0, |s| clamp(norm(s), 0, n)),
-            end.map_or(n, |e| clamp(norm(e), 0, n)),
+            start.map_or(0, |s| norm(s).clamp(0, n)),
+            end.map_or(n, |e| norm(e).clamp(0, n)),
         )
     } else {
         (
-            start.map_or(n - 1, |s| clamp(norm(s), -1, n - 1)),
-            end.map_or(-1, |e| clamp(norm(e), -1, n - 1)),
+            start.map_or(n - 1, |s| norm(s).clamp(-1, n - 1)),
+            end.map_or(-1, |e| norm(e).clamp(-1, n - 1)),
         )
     };
     let len = if step > 0 {
@@ -120,11 +167,12 @@ fn resolve(start: Option<isize>, end: Option<isize>, step: isize, n: usize) -> (
             0
         }
     } else if first > last {
-        (first - last + (-step) - 1) / (-step)
+        (first - last - step - 1) / (-step)
     } else {
         0
     };
-    (first, len as usize)
+    // first lies in -1..=n and len in 0..=n, both within isize.
+    (first as isize, len as usize)
 }
 
 impl Array {
@@ -190,19 +238,22 @@ impl Array {
                         ));
                     }
                     let (first, len) = resolve(start, end, step, self.shape()[axis]);
+                    // One element reads the same at any step; a unit step keeps later index
+                    // arithmetic (`-step`, `first + step * j`) clear of overflow for huge steps.
+                    let step = if len <= 1 { 1 } else { step };
                     let out_axis = out_shape.len();
                     in_axes.push(AxisMap::Affine {
                         out_axis,
                         start: if len == 0 { 0 } else { first },
                         step,
                     });
-                    out_sizes.push(view_axis_chunks(self.grid(), axis, first, step, len));
+                    out_sizes.push(view_axis_chunks(self.grid(), axis, first, step, len)?);
                     out_shape.push(len);
                     axis += 1;
                 }
             }
         }
-        let grid = ChunkGrid::from_axis_sizes(&out_shape, &out_sizes);
+        let grid = ChunkGrid::from_axis_sizes(&out_shape, &out_sizes)?;
         Ok(Array::new(
             &self.ctx,
             Op::View(ViewMap { in_axes }),
@@ -247,18 +298,18 @@ fn view_axis_chunks(
     first: isize,
     step: isize,
     len: usize,
-) -> Vec<usize> {
+) -> Result<Vec<usize>> {
     if len == 0 {
-        return vec![0];
+        return Ok(vec![0]);
     }
     if step.abs() == 1 {
-        let bounds = grid.bounds(axis);
+        let bounds = grid.bounds(axis)?;
         let mut sizes = Vec::new();
         let mut j = 0usize;
         while j < len {
             let x = first + step * j as isize;
             let c = grid
-                .chunks_overlapping(axis, x as usize..x as usize + 1)
+                .chunks_overlapping(axis, x as usize..x as usize + 1)?
                 .start;
             let room = if step > 0 {
                 bounds[c + 1] as isize - x
@@ -269,14 +320,14 @@ fn view_axis_chunks(
             sizes.push(take);
             j += take;
         }
-        return sizes;
+        return Ok(sizes);
     }
-    let chunk = grid.axis_sizes(axis).into_iter().max().unwrap_or(1).max(1);
+    let chunk = grid.axis_sizes(axis)?.into_iter().max().unwrap_or(1).max(1);
     let mut sizes = vec![chunk; len / chunk];
     if !len.is_multiple_of(chunk) {
         sizes.push(len % chunk);
     }
-    sizes
+    Ok(sizes)
 }
 
 #[cfg(test)]
@@ -291,5 +342,21 @@ mod tests {
         assert_eq!(resolve(Some(1), Some(100), 2, 5), (1, 2));
         assert_eq!(resolve(Some(3), Some(1), 1, 5).1, 0);
         assert_eq!(resolve(Some(3), Some(0), -1, 5), (3, 3));
+    }
+
+    #[test]
+    fn extreme_steps_and_bounds_match_python() {
+        // Python: len(range(5)[0:5:MAX]) == 1, range(5)[::MIN] == [4].
+        assert_eq!(resolve(None, None, isize::MAX, 5), (0, 1));
+        assert_eq!(resolve(None, None, isize::MIN, 5), (4, 1));
+        assert_eq!(resolve(Some(isize::MIN), Some(isize::MAX), 1, 5), (0, 5));
+        assert_eq!(resolve(Some(isize::MAX), Some(isize::MIN), -1, 5), (4, 5));
+        assert_eq!(resolve(Some(isize::MAX), None, 1, 5).1, 0);
+        assert_eq!(resolve(Some(isize::MIN), None, -1, 5).1, 0);
+        let n = isize::MAX as usize;
+        assert_eq!(resolve(None, None, 1, n), (0, n));
+        assert_eq!(resolve(None, None, -1, n), (isize::MAX - 1, n));
+        assert_eq!(resolve(None, None, isize::MAX - 1, n), (0, 2));
+        assert_eq!(resolve(Some(-1), None, isize::MIN, n), (isize::MAX - 1, 1));
     }
 }

@@ -253,8 +253,8 @@ fn killed_writes_leave_only_complete_chunks() -> Result<()> {
         }
         let grid = expected.grid().clone();
         for linear in 0..grid.num_chunks() {
-            let index = grid.unravel(linear);
-            let region: Region = grid.region(&index);
+            let index = grid.unravel(linear)?;
+            let region: Region = grid.region(&index)?;
             let stored = reader.read(&region)?;
             if missing.contains(&index.to_vec()) {
                 assert!(stored.typed::<f32>()?.iter().all(|&v| v == 0.0));

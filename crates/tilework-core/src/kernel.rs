@@ -254,6 +254,26 @@ impl Kernel {
         }
     }
 
+    /// Elements of the working blocks the kernel allocates besides its inputs and outputs, so
+    /// that budgets are checked before anything runs; `None` when the count overflows.
+    ///
+    /// An `Overlap` assembles one halo'd block per input array, evaluates its expression into
+    /// another and receives the user function's result, each of `block_shape`.
+    pub fn scratch_elems(&self) -> Option<usize> {
+        match self {
+            Kernel::Overlap {
+                block_shape,
+                num_arrays,
+                expr,
+                ..
+            } => {
+                let blocks = num_arrays.checked_add(usize::from(expr.is_some()) + 1)?;
+                crate::shape::size::product(block_shape.iter().copied().chain([blocks]))
+            }
+            _ => Some(0),
+        }
+    }
+
     /// How many elementwise ops this kernel runs fused (0 for non-elementwise kernels).
     pub fn fused_ops(&self) -> usize {
         match self {

@@ -12,8 +12,83 @@ pub fn shape_of(dims: &[usize]) -> Shape {
 }
 
 /// Number of elements of a shape (1 for rank 0).
+///
+/// Only for shapes already validated (every [`ChunkGrid`](crate::ChunkGrid) holds at most
+/// `isize::MAX` elements); sizes from user input go through [`checked_numel`].
 pub fn numel(shape: &[usize]) -> usize {
     shape.iter().product()
+}
+
+/// Overflow-checked size arithmetic: the one place element counts, byte sizes and chunk counts
+/// built from user input are multiplied or added. `None` means the result does not fit a `usize`.
+pub mod size {
+    /// Product of `factors`; `None` on overflow (a zero factor anywhere gives `Some(0)`, as NumPy
+    /// accepts `(2**62, 4, 0)`).
+    pub fn product(factors: impl IntoIterator<Item = usize>) -> Option<usize> {
+        let mut acc = Some(1usize);
+        for f in factors {
+            if f == 0 {
+                return Some(0);
+            }
+            acc = acc.and_then(|a| a.checked_mul(f));
+        }
+        acc
+    }
+
+    /// Sum of `terms`; `None` on overflow.
+    pub fn sum(terms: impl IntoIterator<Item = usize>) -> Option<usize> {
+        terms.into_iter().try_fold(0usize, |a, t| a.checked_add(t))
+    }
+
+    /// Element count of `shape` times `itemsize`, when it stays within `isize::MAX` (the most
+    /// any allocation, ndarray or slice index can address).
+    pub fn nbytes(shape: &[usize], itemsize: usize) -> Option<usize> {
+        product(shape.iter().copied().chain([itemsize])).filter(|&b| b <= isize::MAX as usize)
+    }
+}
+
+/// Element count of `shape`, refusing counts past `isize::MAX`.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming `op` when the count overflows.
+pub fn checked_numel(op: &'static str, shape: &[usize]) -> Result<usize> {
+    size::nbytes(shape, 1).ok_or_else(|| {
+        Error::invalid(
+            op,
+            format!("shape {shape:?} has more than isize::MAX elements"),
+        )
+    })
+}
+
+/// Bytes of an array of `shape` with elements of `itemsize` bytes, refusing sizes past
+/// `isize::MAX` (NumPy's "array is too big").
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming `op` when the size overflows.
+pub fn checked_nbytes(op: &'static str, shape: &[usize], itemsize: usize) -> Result<usize> {
+    size::nbytes(shape, itemsize).ok_or_else(|| {
+        Error::invalid(
+            op,
+            format!(
+                "an array of shape {shape:?} with {itemsize}-byte elements exceeds the addressable size"
+            ),
+        )
+    })
+}
+
+/// Sum of user-given sizes (padded lengths, concatenated axes...).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming `op` and `what` when the sum overflows.
+pub fn checked_sum(
+    op: &'static str,
+    what: &str,
+    terms: impl IntoIterator<Item = usize> + Clone,
+) -> Result<usize> {
+    size::sum(terms.clone()).ok_or_else(|| {
+        let terms: Vec<usize> = terms.into_iter().collect();
+        Error::invalid(op, format!("{what} {terms:?} overflows"))
+    })
 }
 
 /// C-order (row-major) element strides of a shape.
@@ -117,5 +192,18 @@ mod tests {
         assert!(normalize_axis("sum", 3, 3).is_err());
         assert!(normalize_axes("sum", &[0, -3], 3).is_err());
         assert_eq!(c_strides(&[2, 3, 4]).as_slice(), &[12, 4, 1]);
+    }
+
+    #[test]
+    fn sizes_are_checked() {
+        assert_eq!(size::product([3, 4]), Some(12));
+        assert_eq!(size::product([usize::MAX, 2]), None);
+        assert_eq!(size::product([usize::MAX, 2, 0]), Some(0));
+        assert_eq!(size::sum([usize::MAX, 7]), None);
+        assert_eq!(size::nbytes(&[1 << 62], 2), None);
+        assert_eq!(size::nbytes(&[1 << 61], 2), Some(1 << 62));
+        let e = checked_numel("reshape", &[17, 1085102592571150096]).unwrap_err();
+        assert!(e.to_string().starts_with("reshape:"), "{e}");
+        assert!(checked_sum("pad", "widths", [4, 3, usize::MAX - 1]).is_err());
     }
 }

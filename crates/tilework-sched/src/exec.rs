@@ -82,12 +82,14 @@ pub struct ExecConfig {
 /// Refuses a plan with a task that cannot fit the budget even when it runs alone.
 fn check_budget(plan: &Plan, budget: u64) -> Result<()> {
     for task in &plan.tasks {
-        let inputs: usize = task
+        // Working blocks (halos) count too; an overflowing size is over any budget.
+        let needed = task
             .inputs
             .iter()
-            .map(|v| plan.tasks[v.task as usize].outputs[v.output as usize].nbytes())
-            .sum();
-        let needed = inputs as u64 + task.output_bytes();
+            .map(|v| plan.tasks[v.task as usize].outputs[v.output as usize].nbytes() as u64)
+            .chain([task.output_bytes()])
+            .try_fold(task.scratch_bytes().unwrap_or(u64::MAX), u64::checked_add)
+            .unwrap_or(u64::MAX);
         if needed > budget {
             let family = match &task.kind {
                 TaskKind::Launch(kernel) => kernel.family(),

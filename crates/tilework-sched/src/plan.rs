@@ -45,6 +45,17 @@ impl Task {
     pub fn output_bytes(&self) -> u64 {
         self.outputs.iter().map(|o| o.nbytes() as u64).sum()
     }
+
+    /// Bytes the task allocates while it runs besides its inputs and outputs (an `Overlap`'s
+    /// halo'd blocks, in the output's dtype); `None` when the size overflows.
+    pub fn scratch_bytes(&self) -> Option<u64> {
+        let TaskKind::Launch(kernel) = &self.kind else {
+            return Some(0);
+        };
+        let itemsize = self.outputs.first().map_or(0, |o| o.dtype.size());
+        let elems = kernel.scratch_elems()?;
+        (elems as u64).checked_mul(itemsize as u64)
+    }
 }
 
 /// The chunks of one requested array.
@@ -97,11 +108,11 @@ impl Plan {
             }
             let grid = &sink.node.meta.grid;
             for linear in 0..grid.num_chunks() {
-                let index = grid.unravel(linear);
+                let index = grid.unravel(linear)?;
                 let chunk = planner.chunk(&sink.node, &index)?;
                 let kernel = Kernel::StoreWrite {
                     writer: sink.writer.clone(),
-                    region: grid.region(&index),
+                    region: grid.region(&index)?,
                 };
                 planner.push(TaskKind::Launch(Box::new(kernel)), vec![chunk], Vec::new());
             }
@@ -113,7 +124,7 @@ impl Plan {
             }
             let grid = root.meta.grid.clone();
             let chunks = (0..grid.num_chunks())
-                .map(|linear| planner.chunk(root, &grid.unravel(linear)))
+                .map(|linear| planner.chunk(root, &grid.unravel(linear)?))
                 .collect::<Result<Vec<_>>>()?;
             outputs.push(PlannedArray { grid, chunks });
         }
@@ -193,11 +204,11 @@ impl Planner {
     /// The value of chunk `index` of `node`, planning it (and what it needs) if necessary.
     pub(crate) fn chunk(&mut self, node: &Arc<Node>, index: &[usize]) -> Result<ValueRef> {
         let grid = &node.meta.grid;
-        let linear = grid.ravel(index);
+        let linear = grid.ravel(index)?;
         if let Some(v) = self.memo_get(node, linear, 0) {
             return Ok(v);
         }
-        let region = grid.region(index);
+        let region = grid.region(index)?;
         let spec = BufferSpec {
             dtype: node.meta.dtype,
             shape: region.shape.clone(),

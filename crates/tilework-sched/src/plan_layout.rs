@@ -76,7 +76,9 @@ impl PieceSet {
                 .enumerate()
                 .map(|(a, &c)| splits[a][c].0)
                 .collect();
-            let region = grid.region(&idx);
+            let region = grid
+                .region(&idx)
+                .expect("split_at_chunks yields chunks of the grid");
             let mut p_lo = lo.clone();
             let mut p_hi = hi.clone();
             let mut in_axes = Vec::with_capacity(cell.len());
@@ -169,6 +171,7 @@ fn split_at_chunks(
 ) -> Vec<(usize, Range<usize>)> {
     let chunk_of = |x: isize| {
         grid.chunks_overlapping(axis, x as usize..x as usize + 1)
+            .expect("view maps stay inside the input")
             .start
     };
     match map {
@@ -182,7 +185,7 @@ fn split_at_chunks(
             if step == 0 {
                 return vec![(chunk_of(start), jl as usize..jh as usize)];
             }
-            let bounds = grid.bounds(axis);
+            let bounds = grid.bounds(axis).expect("axis of the input grid");
             let mut out = Vec::new();
             let mut j = jl;
             while j < jh {
@@ -350,7 +353,8 @@ impl Planner {
             let (first_flat, last_flat) =
                 (flat(&region.start, &out_strides), flat(&last, &out_strides));
             for linear in 0..in_grid.num_chunks() {
-                let r = in_grid.region(&in_grid.unravel(linear));
+                let idx = in_grid.unravel(linear)?;
+                let r = in_grid.region(&idx)?;
                 if r.numel() == 0 {
                     continue;
                 }
@@ -363,7 +367,7 @@ impl Planner {
                 if flat(&r.start, &in_strides) <= last_flat
                     && flat(&r_last, &in_strides) >= first_flat
                 {
-                    inputs.push(self.chunk(input, &in_grid.unravel(linear))?);
+                    inputs.push(self.chunk(input, &idx)?);
                     in_regions.push(r);
                 }
             }
@@ -393,6 +397,11 @@ impl Planner {
         else {
             unreachable!("overlap_chunk is called for overlap nodes")
         };
+        // An empty chunk has no block to extend and nothing to compute: the stencil is not called.
+        if region.numel() == 0 {
+            let value = Scalar::Bool(false).cast(spec.dtype);
+            return Ok(self.launch(Kernel::Fill { value }, Vec::new(), spec));
+        }
         let grid = &node.inputs[0].meta.grid;
         let shape = grid.shape();
         let ndim = shape.len();

@@ -73,7 +73,7 @@ impl Planner {
         })?;
         let in_grid = {
             let grids: Vec<&ChunkGrid> = node.inputs.iter().map(|n| &n.meta.grid).collect();
-            tilework_core::chunks::broadcast_grid(&grids, &in_shape)
+            tilework_core::chunks::broadcast_grid(&grids, &in_shape)?
         };
         // The keepdims index of this output chunk in the input's chunk grid.
         let mut base: Shape = Shape::new();
@@ -103,7 +103,7 @@ impl Planner {
                 idx[a] = rem % reduced_counts[k];
                 rem /= reduced_counts[k];
             }
-            let region = in_grid.region(&idx);
+            let region = in_grid.region(&idx)?;
             let inputs = self.broadcast_inputs(&node.inputs, &in_shape, &idx)?;
             let mut state_shape = region.shape.clone();
             for &a in axes {
@@ -166,7 +166,7 @@ impl Planner {
         let local = |planner: &mut Planner, k: usize| -> Result<(ValueRef, ValueRef)> {
             let mut idx = Shape::from_slice(index);
             idx[axis] = k;
-            let linear = grid.ravel(&idx);
+            let linear = grid.ravel(&idx)?;
             if let (Some(s), Some(l)) = (
                 planner.memo_get(node, linear, 1),
                 planner.memo_get(node, linear, 2),
@@ -174,7 +174,7 @@ impl Planner {
                 return Ok((s, l));
             }
             let input = planner.chunk(&node.inputs[0], &idx)?;
-            let shape = grid.region(&idx).shape;
+            let shape = grid.region(&idx)?.shape;
             let mut last_shape = shape.clone();
             last_shape[axis] = 1;
             let outs = planner.push(
@@ -205,7 +205,7 @@ impl Planner {
         for k in 1..target {
             let mut idx = Shape::from_slice(index);
             idx[axis] = k + 1;
-            let linear = grid.ravel(&idx);
+            let linear = grid.ravel(&idx)?;
             if let Some(c) = self.memo_get(node, linear, 3) {
                 carry = c;
                 continue;
@@ -217,7 +217,7 @@ impl Planner {
         }
         let spec = BufferSpec {
             dtype: node.meta.dtype,
-            shape: grid.region(index).shape,
+            shape: grid.region(index)?.shape,
         };
         Ok(self.launch(Kernel::ScanApply { op, axis }, vec![scanned, carry], spec))
     }

@@ -1,6 +1,8 @@
 //! The [`Context`]: backends, thread pool, budgets and options. No global state: everything a
 //! computation needs lives here, and every array holds its context.
 
+use crate::settings::{self, Env, Setting};
+pub use crate::settings::{MAX_PREFETCH, MAX_THREADS, parse_bytes};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tilework_core::{Backend, Error, Result};
@@ -182,14 +184,15 @@ impl ContextBuilder {
         self
     }
 
-    /// Worker threads (default: all cores).
+    /// Worker threads, 1 to [`MAX_THREADS`] (default: all cores, at most [`MAX_THREADS`]).
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = Some(threads);
         self
     }
 
     /// Extra threads that run storage reads and writes, so that waiting on the disk overlaps
-    /// compute (default: `TILEWORK_IO_THREADS` or 2; 0 runs them on the compute threads).
+    /// compute, up to [`MAX_THREADS`] (default: `TILEWORK_IO_THREADS` or 2; 0 runs them on the
+    /// compute threads).
     pub fn io_threads(mut self, threads: usize) -> Self {
         self.io_threads = Some(threads);
         self
@@ -201,13 +204,15 @@ impl ContextBuilder {
         self
     }
 
-    /// Host memory budget in bytes (default: `TILEWORK_HOST_MEMORY` or half of the RAM).
+    /// Host memory budget in bytes, at least 1 (default: `TILEWORK_HOST_MEMORY`, parsed by
+    /// [`parse_bytes`], or half of the RAM).
     pub fn host_memory(mut self, bytes: u64) -> Self {
         self.host_memory = Some(bytes);
         self
     }
 
-    /// Device memory budget in bytes (default: `TILEWORK_DEVICE_MEMORY` or the device's).
+    /// Device memory budget in bytes, at least 1 (default: `TILEWORK_DEVICE_MEMORY`, parsed by
+    /// [`parse_bytes`], or the device's).
     pub fn device_memory(mut self, bytes: u64) -> Self {
         self.device_memory = Some(bytes);
         self
@@ -221,7 +226,8 @@ impl ContextBuilder {
 
     /// How many source chunks (store reads, generated data) may be read ahead of the tasks that
     /// consume them, so that reading overlaps compute (default: `TILEWORK_PREFETCH` or twice the
-    /// threads). Read-ahead chunks are held memory and count against the host budget.
+    /// threads), 1 to [`MAX_PREFETCH`]. Read-ahead chunks are held memory and count against the
+    /// host budget.
     pub fn prefetch_depth(mut self, chunks: usize) -> Self {
         self.prefetch_depth = Some(chunks);
         self
@@ -235,63 +241,79 @@ impl ContextBuilder {
 
     /// Creates the context.
     ///
+    /// Every setting is checked here, the builder's and the environment's alike: host and
+    /// device budgets of at least one byte, 1 to [`MAX_THREADS`] compute threads, up to
+    /// [`MAX_THREADS`] I/O threads, 1 to [`MAX_PREFETCH`] read-ahead chunks, a spill directory
+    /// that is a directory (or does not exist yet).
+    ///
     /// # Errors
-    /// `threads(0)`, `prefetch_depth(0)`, a bad environment variable, or `Device::Gpu` with no usable GPU adapter (the
-    /// error says what was looked for and how to install a driver).
+    /// [`Error::InvalidArgument`] of op `"context"` for a setting outside those limits or an
+    /// environment variable that does not parse, naming the builder call or the variable and
+    /// its value (`TILEWORK_HOST_MEMORY=0: ...`); or, for `Device::Gpu` with no usable GPU
+    /// adapter, an error that says what was looked for and how to install a driver.
     pub fn build(self) -> Result<Context> {
-        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let device = match (self.device, env("TILEWORK_DEVICE")) {
-            (Some(d), _) => d,
-            (None, Some(v)) => v.parse()?,
-            (None, None) => Device::Auto,
-        };
-        let host_memory = match (self.host_memory, env("TILEWORK_HOST_MEMORY")) {
-            (Some(b), _) => b,
-            (None, Some(v)) => parse_bytes(&v)?,
-            (None, None) => total_ram().map(|r| r / 2).unwrap_or(4 << 30),
-        };
-        let device_memory = match (self.device_memory, env("TILEWORK_DEVICE_MEMORY")) {
-            (Some(b), _) => Some(b),
-            (None, Some(v)) => Some(parse_bytes(&v)?),
-            (None, None) => None,
-        };
-        let spill_dir = self
-            .spill_dir
-            .or_else(|| env("TILEWORK_SPILL_DIR").map(PathBuf::from))
+        self.build_with(&settings::process_env)
+    }
+
+    /// [`ContextBuilder::build`] reading the environment through `env`.
+    fn build_with(self, env: Env<'_>) -> Result<Context> {
+        let setting = |method, var| Setting { method, var };
+        let device = setting("device", Some("TILEWORK_DEVICE"))
+            .resolve(env, self.device, |t| t.parse().map_err(detail), |_| Ok(()))?
+            .unwrap_or(Device::Auto);
+        let host_memory = setting("host_memory", Some("TILEWORK_HOST_MEMORY"))
+            .resolve(env, self.host_memory, settings::bytes, settings::budget)?
+            .unwrap_or_else(|| total_ram().map(|r| r / 2).unwrap_or(4 << 30));
+        let device_memory = setting("device_memory", Some("TILEWORK_DEVICE_MEMORY")).resolve(
+            env,
+            self.device_memory,
+            settings::bytes,
+            settings::budget,
+        )?;
+        let spill_dir = setting("spill_dir", Some("TILEWORK_SPILL_DIR"))
+            .resolve(
+                env,
+                self.spill_dir,
+                |t| Ok(PathBuf::from(t)),
+                |d| settings::spill_dir(d),
+            )?
             .unwrap_or_else(std::env::temp_dir);
-        let threads = match self.threads {
-            Some(0) => {
-                return Err(Error::invalid(
-                    "threads",
-                    "a context needs at least one thread",
-                ));
-            }
-            Some(n) => n,
-            None => std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
-        };
-        let io_threads = self
-            .io_threads
-            .map_or_else(
-                || env_count("TILEWORK_IO_THREADS", "threads"),
-                |n| Ok(Some(n)),
+        let threads = setting("threads", None)
+            .resolve(
+                env,
+                self.threads,
+                settings::whole,
+                settings::count(1, MAX_THREADS, "threads"),
+            )?
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+                    .min(MAX_THREADS)
+            });
+        let io_threads = setting("io_threads", Some("TILEWORK_IO_THREADS"))
+            .resolve(
+                env,
+                self.io_threads,
+                settings::whole,
+                settings::count(0, MAX_THREADS, "threads"),
             )?
             .unwrap_or(2);
-        let prefetch_depth = self
-            .prefetch_depth
-            .map_or_else(|| env_count("TILEWORK_PREFETCH", "chunks"), |n| Ok(Some(n)))?
+        let prefetch_depth = setting("prefetch_depth", Some("TILEWORK_PREFETCH"))
+            .resolve(
+                env,
+                self.prefetch_depth,
+                settings::whole,
+                settings::count(1, MAX_PREFETCH, "chunks"),
+            )?
             .unwrap_or(2 * threads);
-        if prefetch_depth == 0 {
-            return Err(Error::invalid(
-                "prefetch_depth",
-                "at least one chunk must be readable ahead",
-            ));
-        }
+        let pool_threads = threads
+            .checked_add(io_threads)
+            .expect("both counts are at most MAX_THREADS");
         let adapter = self.gpu_adapter.or_else(|| env("TILEWORK_GPU_ADAPTER"));
         let devices = crate::devices::open(device, adapter, device_memory)?;
         let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads + io_threads)
+            .num_threads(pool_threads)
             .thread_name(|i| format!("tilework-{i}"))
             .build()
             .map_err(|e| Error::Device(format!("cannot start {threads} worker threads: {e}")))?;
@@ -316,49 +338,12 @@ impl ContextBuilder {
     }
 }
 
-/// A count from the environment variable `name`, if set (`what` names the unit in the error).
-fn env_count(name: &'static str, what: &str) -> Result<Option<usize>> {
-    match std::env::var(name).ok().filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(v) => v
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| Error::invalid(name, format!("{v:?} is not a number of {what}"))),
+/// The detail of an error, for a setting's message.
+fn detail(e: Error) -> String {
+    match e {
+        Error::InvalidArgument { detail, .. } => detail,
+        other => other.to_string(),
     }
-}
-
-/// Parses sizes such as `"256MiB"`, `"1.5GB"`, `"4096"` into bytes (binary and decimal units).
-///
-/// # Errors
-/// [`Error::InvalidArgument`] for anything else.
-pub fn parse_bytes(text: &str) -> Result<u64> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let value: f64 = num.parse().map_err(|_| {
-        Error::invalid("parse_bytes", format!("{text:?} is not a size like 256MiB"))
-    })?;
-    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "k" | "kb" => 1e3,
-        "m" | "mb" => 1e6,
-        "g" | "gb" => 1e9,
-        "t" | "tb" => 1e12,
-        "kib" => 1024.0,
-        "mib" => 1024.0 * 1024.0,
-        "gib" => 1024.0 * 1024.0 * 1024.0,
-        "tib" => 1024f64.powi(4),
-        _ => {
-            return Err(Error::invalid(
-                "parse_bytes",
-                format!("unknown unit in {text:?}"),
-            ));
-        }
-    };
-    Ok((value * scale) as u64)
 }
 
 fn total_ram() -> Option<u64> {
@@ -366,17 +351,4 @@ fn total_ram() -> Option<u64> {
     let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_parse() {
-        assert_eq!(parse_bytes("256MiB").unwrap(), 256 << 20);
-        assert_eq!(parse_bytes("2GB").unwrap(), 2_000_000_000);
-        assert_eq!(parse_bytes("4096").unwrap(), 4096);
-        assert!(parse_bytes("lots").is_err());
-    }
 }

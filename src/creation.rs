@@ -270,10 +270,11 @@ impl Rng {
         )
     }
 
-    /// Uniform floats on `[low, high)`.
+    /// Uniform floats on `[low, high)` (all `low` when `low == high`, as NumPy).
     ///
     /// # Errors
-    /// A non-float dtype, `low >= high`, or bad chunks.
+    /// A non-float dtype, `low > high`, a bound or a range `high - low` that is not finite in
+    /// `dtype` (NumPy's "Range exceeds valid bounds"), or bad chunks.
     pub fn uniform(
         &self,
         shape: &[usize],
@@ -289,12 +290,20 @@ impl Rng {
                 device: None,
             });
         }
-        if low.is_nan() || high.is_nan() || low >= high {
+        finite_in("uniform", dtype, [("low", low), ("high", high)])?;
+        // The range in the type the formula computes it in (f32 for f16, see the CPU source).
+        let span_type = if dtype == DType::F64 {
+            dtype
+        } else {
+            DType::F32
+        };
+        if low > high {
             return Err(Error::invalid(
                 "uniform",
-                format!("low {low} must be below high {high}"),
+                format!("high - low < 0 (low {low}, high {high})"),
             ));
         }
+        finite_in("uniform", span_type, [("high - low =", high - low)])?;
         self.draw(
             shape,
             Distribution::Uniform { low, high },
@@ -306,7 +315,8 @@ impl Rng {
     /// Normal floats with `mean` and standard deviation `std`.
     ///
     /// # Errors
-    /// A non-float dtype, a negative `std`, or bad chunks.
+    /// A non-float dtype, a `mean` or `std` that is not finite in `dtype`, a negative `std`, or
+    /// bad chunks.
     pub fn normal(
         &self,
         shape: &[usize],
@@ -322,7 +332,8 @@ impl Rng {
                 device: None,
             });
         }
-        if std.is_nan() || std < 0.0 {
+        finite_in("normal", dtype, [("mean", mean), ("std", std)])?;
+        if std < 0.0 {
             return Err(Error::invalid("normal", format!("std {std} must be >= 0")));
         }
         self.draw(
@@ -336,7 +347,8 @@ impl Rng {
     /// Integers uniform on `[low, high)`.
     ///
     /// # Errors
-    /// A non-integer dtype, `low >= high`, or bad chunks.
+    /// A non-integer dtype, `low >= high`, a bound outside `dtype` (`low` below its minimum, or
+    /// `high` above its maximum + 1: `high` is exclusive), or bad chunks.
     pub fn integers(
         &self,
         shape: &[usize],
@@ -358,11 +370,56 @@ impl Rng {
                 format!("low {low} must be below high {high}"),
             ));
         }
+        let (min, max) = integer_range(dtype);
+        if i128::from(low) < min {
+            return Err(Error::invalid(
+                "integers",
+                format!("low {low} is out of bounds for {dtype} (its minimum is {min})"),
+            ));
+        }
+        if i128::from(high) > max + 1 {
+            return Err(Error::invalid(
+                "integers",
+                format!(
+                    "high {high} is out of bounds for {dtype} (at most {}: high is exclusive)",
+                    max + 1
+                ),
+            ));
+        }
         self.draw(
             shape,
             Distribution::Integers { low, high },
             dtype,
             chunks.into(),
         )
+    }
+}
+
+/// `Ok` when every named value is finite once rounded to `dtype` (NumPy raises for infinite
+/// bounds; a finite f64 beyond f32's range would draw infinities in f32).
+fn finite_in<const N: usize>(
+    op: &'static str,
+    dtype: DType,
+    values: [(&str, f64); N],
+) -> Result<()> {
+    for (name, v) in values {
+        if !Scalar::F64(v).cast(dtype).to_f64().is_finite() {
+            return Err(Error::invalid(
+                op,
+                format!("{name} {v:?} is not a finite {dtype} value"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The smallest and largest values of an integer dtype.
+fn integer_range(dtype: DType) -> (i128, i128) {
+    match dtype {
+        DType::U8 => (0, u8::MAX.into()),
+        DType::U32 => (0, u32::MAX.into()),
+        DType::I32 => (i32::MIN.into(), i32::MAX.into()),
+        // I64 (the callers have checked that `dtype` is an integer type).
+        _ => (i64::MIN.into(), i64::MAX.into()),
     }
 }

@@ -35,13 +35,14 @@ mod linalg;
 mod ops;
 mod progress;
 mod reduce;
+mod settings;
 mod slicing;
 mod storage;
 mod wgsl;
 
 pub use array::{Array, compute_all};
 pub use blocks::map_blocks_dyn;
-pub use context::{Context, ContextBuilder, Device, parse_bytes};
+pub use context::{Context, ContextBuilder, Device, MAX_PREFETCH, MAX_THREADS, parse_bytes};
 pub use creation::Rng;
 pub use elementwise::Operand;
 pub use layout::{concatenate, stack};

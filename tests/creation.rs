@@ -143,3 +143,188 @@ conformance!(
     random_is_chunking_invariant,
     random_moments
 );
+
+// ---- Issue 14 item 3: random parameters outside what NumPy accepts are errors. ----
+
+/// `Err(InvalidArgument)` of `op` whose message contains `needle`.
+fn refused(result: Result<Array>, op: &str, needle: &str) {
+    match result {
+        Err(Error::InvalidArgument { op: got, detail }) => {
+            assert_eq!(got, op, "{detail}");
+            assert!(detail.contains(needle), "{op}: {detail:?} lacks {needle:?}");
+        }
+        Err(other) => panic!("{op}: expected an invalid argument, got {other}"),
+        Ok(_) => panic!("{op}: accepted, expected an error about {needle:?}"),
+    }
+}
+
+#[test]
+fn integer_bounds_must_lie_in_the_dtype() -> Result<()> {
+    let ctx = common::cpu();
+    let rng = ctx.rng(9);
+    // NumPy: "low is out of bounds for uint8", "high is out of bounds for int32".
+    refused(
+        rng.integers(&[4], -2, 3, DType::U8, 2),
+        "integers",
+        "low -2",
+    );
+    refused(
+        rng.integers(&[4], 0, 257, DType::U8, 2),
+        "integers",
+        "high 257",
+    );
+    refused(
+        rng.integers(&[4], 0, 1 << 40, DType::I32, 2),
+        "integers",
+        "high 1099511627776",
+    );
+    refused(
+        rng.integers(&[4], -1, 5, DType::U32, 2),
+        "integers",
+        "low -1",
+    );
+    refused(
+        rng.integers(&[4], 0, (1 << 32) + 1, DType::U32, 2),
+        "integers",
+        "out of bounds",
+    );
+    refused(
+        rng.integers(&[4], i64::from(i32::MIN) - 1, 0, DType::I32, 2),
+        "integers",
+        "low",
+    );
+    refused(
+        rng.integers(&[4], 5, 5, DType::I64, 2),
+        "integers",
+        "below high",
+    );
+    refused(
+        rng.integers(&[4], 5, 4, DType::I64, 2),
+        "integers",
+        "below high",
+    );
+    // The full ranges are fine (high is exclusive, so it may be the maximum + 1).
+    let full = |low: i64, high: i64, dtype| -> Result<Vec<f64>> {
+        let x = rng.integers(&[64], low, high, dtype, 16)?;
+        Ok(as_f64(&x).into_raw_vec_and_offset().0)
+    };
+    let (low, high) = (i64::from(i32::MIN), i64::from(i32::MAX) + 1);
+    assert!(
+        full(0, 256, DType::U8)?
+            .iter()
+            .all(|&v| (0.0..256.0).contains(&v))
+    );
+    assert!(
+        full(low, high, DType::I32)?
+            .iter()
+            .all(|&v| (low as f64..high as f64).contains(&v))
+    );
+    assert!(full(0, 1 << 32, DType::U32)?.iter().all(|&v| v >= 0.0));
+    let x = rng.integers(&[64], i64::MIN, i64::MAX, DType::I64, 16)?;
+    assert!(x.to_ndarray::<i64>()?.iter().all(|&v| v < i64::MAX));
+    let small = full(-2, 3, DType::I32)?;
+    assert!(small.iter().all(|&v| (-2.0..3.0).contains(&v)), "{small:?}");
+    Ok(())
+}
+
+#[test]
+fn uniform_bounds_follow_numpy() -> Result<()> {
+    let ctx = common::cpu();
+    let rng = ctx.rng(10);
+    let (inf, nan) = (f64::INFINITY, f64::NAN);
+    // NumPy: OverflowError "Range exceeds valid bounds" for infinite or NaN bounds or ranges,
+    // ValueError "high - low < 0".
+    refused(
+        rng.uniform(&[4], -1.0, inf, DType::F64, 2),
+        "uniform",
+        "high inf",
+    );
+    refused(
+        rng.uniform(&[4], -inf, 1.0, DType::F32, 2),
+        "uniform",
+        "low -inf",
+    );
+    refused(
+        rng.uniform(&[4], nan, 1.0, DType::F64, 2),
+        "uniform",
+        "low NaN",
+    );
+    refused(
+        rng.uniform(&[4], 0.0, nan, DType::F64, 2),
+        "uniform",
+        "high NaN",
+    );
+    refused(
+        rng.uniform(&[4], 1.0, 0.0, DType::F64, 2),
+        "uniform",
+        "high - low < 0",
+    );
+    refused(
+        rng.uniform(&[4], -1e308, 1e308, DType::F64, 2),
+        "uniform",
+        "high - low = inf",
+    );
+    // Bounds and ranges beyond f32 (f16 draws in f32, then rounds) would draw infinities.
+    refused(
+        rng.uniform(&[4], 0.0, 1e39, DType::F32, 2),
+        "uniform",
+        "high 1e39",
+    );
+    refused(
+        rng.uniform(&[4], -3e38, 3e38, DType::F32, 2),
+        "uniform",
+        "high - low = 6e38",
+    );
+    refused(
+        rng.uniform(&[4], 0.0, 7e4, DType::F16, 2),
+        "uniform",
+        "high 70000",
+    );
+    // low == high is allowed and gives low everywhere, as NumPy.
+    let same = rng.uniform(&[5], 2.5, 2.5, DType::F64, 2)?;
+    assert!(same.to_ndarray::<f64>()?.iter().all(|&v| v == 2.5));
+    let wide = rng.uniform(&[64], -3e38, 3e38, DType::F64, 16)?;
+    assert!(wide.to_ndarray::<f64>()?.iter().all(|v| v.is_finite()));
+    Ok(())
+}
+
+#[test]
+fn normal_parameters_must_be_finite_with_a_nonnegative_std() -> Result<()> {
+    let ctx = common::cpu();
+    let rng = ctx.rng(11);
+    let (inf, nan) = (f64::INFINITY, f64::NAN);
+    refused(
+        rng.normal(&[4], 0.0, -1.0, DType::F64, 2),
+        "normal",
+        "std -1",
+    );
+    refused(
+        rng.normal(&[4], 0.0, nan, DType::F64, 2),
+        "normal",
+        "std NaN",
+    );
+    refused(
+        rng.normal(&[4], 0.0, inf, DType::F64, 2),
+        "normal",
+        "std inf",
+    );
+    refused(
+        rng.normal(&[4], inf, 1.0, DType::F64, 2),
+        "normal",
+        "mean inf",
+    );
+    refused(
+        rng.normal(&[4], nan, 1.0, DType::F32, 2),
+        "normal",
+        "mean NaN",
+    );
+    refused(
+        rng.normal(&[4], 1e39, 1.0, DType::F32, 2),
+        "normal",
+        "mean 1e39",
+    );
+    // std 0 is allowed (every value is the mean), as NumPy.
+    let flat = rng.normal(&[5], 3.0, 0.0, DType::F64, 2)?;
+    assert!(flat.to_ndarray::<f64>()?.iter().all(|&v| v == 3.0));
+    Ok(())
+}

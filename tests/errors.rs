@@ -142,3 +142,166 @@ fn arrays_from_different_contexts_do_not_mix() -> Result<()> {
 }
 
 conformance!(bad_input_is_an_error);
+
+// ---- Issue 14 item 5: builder and environment settings are checked when a context is built. ----
+
+/// The message of `Err(InvalidArgument)` of op `"context"`, which must contain `needle`.
+fn refused_setting(result: Result<Context>, needle: &str) -> String {
+    match result {
+        Err(Error::InvalidArgument {
+            op: "context",
+            detail,
+        }) => {
+            assert!(detail.contains(needle), "{detail:?} lacks {needle:?}");
+            detail
+        }
+        Err(other) => panic!("{needle}: expected a context error, got {other}"),
+        Ok(_) => panic!("{needle}: the context was built"),
+    }
+}
+
+#[test]
+fn builder_settings_are_checked_at_build() {
+    let b = || Context::builder().threads(1);
+    // Budgets of 0 bytes would make every computation fail.
+    refused_setting(b().host_memory(0).build(), "host_memory(0): ");
+    refused_setting(b().device_memory(0).build(), "device_memory(0): ");
+    // Counts beyond MAX_THREADS used to wrap `threads + io_threads` to a one-thread pool.
+    let huge = Context::builder().threads(usize::MAX).build();
+    refused_setting(
+        huge,
+        "threads(18446744073709551615): must be between 1 and 4096",
+    );
+    refused_setting(Context::builder().threads(0).build(), "threads(0)");
+    refused_setting(b().io_threads(usize::MAX).build(), "io_threads(");
+    refused_setting(
+        b().io_threads(tilework::MAX_THREADS + 1).build(),
+        "4096 threads",
+    );
+    refused_setting(b().prefetch_depth(0).build(), "prefetch_depth(0)");
+    refused_setting(b().prefetch_depth(usize::MAX).build(), "prefetch_depth(");
+    // A spill directory that is a file.
+    let file = std::env::current_exe().expect("the test binary");
+    refused_setting(b().spill_dir(&file).build(), "is not a directory");
+    // The limits themselves are fine.
+    let ctx = b()
+        .io_threads(0)
+        .prefetch_depth(tilework::MAX_PREFETCH)
+        .host_memory(1)
+        .device_memory(1)
+        .build()
+        .expect("settings at their limits");
+    assert_eq!((ctx.threads(), ctx.io_threads()), (1, 0));
+    assert_eq!(
+        (ctx.host_memory(), ctx.prefetch_depth()),
+        (1, tilework::MAX_PREFETCH)
+    );
+}
+
+/// Set by `environment_settings_are_checked_at_build` for its child processes.
+const ENV_CHILD: &str = "TILEWORK_TEST_ENV_CHILD";
+
+/// Every variable a context reads.
+const SETTINGS: [&str; 7] = [
+    "TILEWORK_DEVICE",
+    "TILEWORK_HOST_MEMORY",
+    "TILEWORK_DEVICE_MEMORY",
+    "TILEWORK_SPILL_DIR",
+    "TILEWORK_IO_THREADS",
+    "TILEWORK_PREFETCH",
+    "TILEWORK_GPU_ADAPTER",
+];
+
+/// Run only as the child of `environment_settings_are_checked_at_build`: builds a context from
+/// the environment it was given and prints the outcome.
+#[test]
+#[ignore = "child process of environment_settings_are_checked_at_build"]
+fn child_builds_a_context_from_the_environment() {
+    if std::env::var(ENV_CHILD).is_err() {
+        return;
+    }
+    match Context::builder().threads(1).build() {
+        // After a newline: libtest prints the test's name on the line before.
+        Ok(ctx) => println!("\noutcome: built: host_memory {}", ctx.host_memory()),
+        Err(e) => println!("\noutcome: error: {e}"),
+    }
+}
+
+#[test]
+fn environment_settings_are_checked_at_build() {
+    let exe = std::env::current_exe().expect("the test binary");
+    // One process per case: the environment is shared by every test of this one.
+    let outcome = |var: &str, value: &str| {
+        let mut child = std::process::Command::new(&exe);
+        for v in SETTINGS {
+            child.env_remove(v);
+        }
+        let out = child
+            .args([
+                "--exact",
+                "child_builds_a_context_from_the_environment",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(ENV_CHILD, "1")
+            .env(var, value)
+            .output()
+            .expect("the test binary runs");
+        assert!(out.status.success(), "{var}={value}: {out:?}");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let line = stdout.lines().find_map(|l| l.strip_prefix("outcome: "));
+        line.unwrap_or("no outcome").to_string()
+    };
+    let spill_file = exe.display().to_string();
+    let cases = [
+        ("TILEWORK_HOST_MEMORY", "0", "0 bytes cannot hold any chunk"),
+        (
+            "TILEWORK_HOST_MEMORY",
+            "99999999999999999999999TiB",
+            "more than",
+        ),
+        ("TILEWORK_HOST_MEMORY", "0.5", "fraction of a byte"),
+        ("TILEWORK_HOST_MEMORY", "-1GiB", "not a size"),
+        ("TILEWORK_HOST_MEMORY", "NaN", "not a size"),
+        ("TILEWORK_HOST_MEMORY", "inf", "not a size"),
+        (
+            "TILEWORK_DEVICE_MEMORY",
+            "0",
+            "0 bytes cannot hold any chunk",
+        ),
+        (
+            "TILEWORK_IO_THREADS",
+            "18446744073709551615",
+            "must be between 0 and 4096",
+        ),
+        (
+            "TILEWORK_IO_THREADS",
+            "99999999999999999999999",
+            "too large",
+        ),
+        ("TILEWORK_IO_THREADS", "-1", "not a whole number"),
+        ("TILEWORK_PREFETCH", "0", "must be between 1 and"),
+        ("TILEWORK_DEVICE", "tpu", "unknown device"),
+        (
+            "TILEWORK_SPILL_DIR",
+            spill_file.as_str(),
+            "is not a directory",
+        ),
+    ];
+    for (var, value, needle) in cases {
+        let got = outcome(var, value);
+        let prefix = format!("error: context: {var}={value}: ");
+        assert!(got.starts_with(&prefix), "{var}={value}: {got}");
+        assert!(
+            got.contains(needle),
+            "{var}={value}: {got} lacks {needle:?}"
+        );
+    }
+    // Valid values still build, fractions of a unit included.
+    assert_eq!(
+        outcome("TILEWORK_HOST_MEMORY", "0.5GiB"),
+        "built: host_memory 536870912"
+    );
+    assert!(outcome("TILEWORK_PREFETCH", " 3 ").starts_with("built: "));
+}

@@ -233,3 +233,177 @@ conformance!(
     scans,
     property_sum_mean_max_vs_ndarray
 );
+
+// ---- Issue 14 item 3: mean/var/std follow NumPy for infinities, NaN and `ddof >= n`. ----
+
+/// The CPU context and, where an adapter exists, the GPU one.
+fn devices() -> Vec<Context> {
+    std::iter::once(common::cpu())
+        .chain(common::gpu())
+        .collect()
+}
+
+/// `f(x)` as f64 values for `data` of `shape` in every chunking of `chunkings`.
+fn over_chunkings(
+    ctx: &Context,
+    data: &[f64],
+    shape: &[usize],
+    chunkings: &[&[usize]],
+    f: impl Fn(&Array) -> Result<Array>,
+) -> Result<Vec<(Vec<usize>, Vec<f64>)>> {
+    chunkings
+        .iter()
+        .map(|&chunks| {
+            let x = ctx.from_vec(data.to_vec(), shape, chunks)?;
+            let got = as_f64(&f(&x)?).into_raw_vec_and_offset().0;
+            Ok((chunks.to_vec(), got))
+        })
+        .collect()
+}
+
+/// Bitwise equality, every NaN equal to every NaN.
+fn same(got: &[f64], expected: &[f64]) -> bool {
+    got.len() == expected.len()
+        && got
+            .iter()
+            .zip(expected)
+            .all(|(a, b)| (a.is_nan() && b.is_nan()) || a == b)
+}
+
+#[test]
+fn mean_of_infinities_over_chunks_is_numpys() -> Result<()> {
+    let (inf, nan) = (f64::INFINITY, f64::NAN);
+    // (data, np.mean(data)): an infinity over several chunks used to give inf - inf = NaN.
+    let cases: [(&[f64], f64); 7] = [
+        (&[-inf, 1.0, 2.0, 3.0], -inf),
+        (&[1.0, 2.0, 3.0, inf], inf),
+        (&[inf, -inf], nan),
+        (&[inf, 1.0, inf, 2.0], inf),
+        (&[1.0, nan, 2.0, 3.0], nan),
+        (&[-inf, nan, 1.0, 2.0], nan),
+        // Finite means whose difference overflows: NumPy's sum is 0.
+        (&[-1e308, 1e308], 0.0),
+    ];
+    for ctx in devices() {
+        for (data, expected) in cases {
+            let n = data.len();
+            for (chunks, got) in
+                over_chunkings(&ctx, data, &[n], &[&[1], &[2], &[3], &[n]], |x| x.mean())?
+            {
+                assert!(
+                    same(&got, &[expected]),
+                    "{:?}: mean of {data:?} in chunks {chunks:?} is {got:?}, NumPy {expected}",
+                    ctx.device()
+                );
+            }
+            // np.var / np.std of data with an infinity or a NaN is NaN (inf - inf).
+            if data.iter().any(|v| !v.is_finite()) {
+                for f in [|x: &Array| x.var(0), |x: &Array| x.std(1)] {
+                    for (chunks, got) in over_chunkings(&ctx, data, &[n], &[&[1], &[2], &[n]], f)? {
+                        assert!(
+                            got[0].is_nan(),
+                            "var/std of {data:?} in {chunks:?}: {got:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn mean_of_infinities_along_axes_is_numpys() -> Result<()> {
+    let inf = f64::INFINITY;
+    // [[-inf, 1], [2, 3], [1e308, inf]]: rows fold in one by one (Welford) inside a chunk and
+    // merge across chunks.
+    let data = [-inf, 1.0, 2.0, 3.0, 1e308, inf];
+    let chunkings: [&[usize]; 4] = [&[3, 2], &[1, 2], &[1, 1], &[2, 1]];
+    for ctx in devices() {
+        let axis0 = over_chunkings(&ctx, &data, &[3, 2], &chunkings, |x| {
+            x.mean_axes(&[0], false)
+        })?;
+        for (chunks, got) in axis0 {
+            assert!(same(&got, &[-inf, inf]), "axis 0 in {chunks:?}: {got:?}");
+        }
+        let axis1 = over_chunkings(&ctx, &data, &[3, 2], &chunkings, |x| {
+            x.mean_axes(&[1], false)
+        })?;
+        for (chunks, got) in axis1 {
+            assert!(
+                same(&got, &[-inf, 2.5, inf]),
+                "axis 1 in {chunks:?}: {got:?}"
+            );
+        }
+        let var0 = over_chunkings(&ctx, &data, &[3, 2], &chunkings, |x| {
+            x.var_axes(&[0], 0, false)
+        })?;
+        for (chunks, got) in var0 {
+            assert!(
+                got.iter().all(|v| v.is_nan()),
+                "var axis 0 in {chunks:?}: {got:?}"
+            );
+        }
+        // Overflowing differences between finite means, row by row: NumPy's mean is 0.
+        let wide = over_chunkings(&ctx, &[-1e308, 1e308], &[2, 1], &[&[2, 1], &[1, 1]], |x| {
+            x.mean_axes(&[0], false)
+        })?;
+        for (chunks, got) in wide {
+            assert!(same(&got, &[0.0]), "wide in {chunks:?}: {got:?}");
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn variance_with_ddof_at_or_above_the_count_is_numpys() -> Result<()> {
+    let (inf, nan) = (f64::INFINITY, f64::NAN);
+    for ctx in devices() {
+        // NumPy divides by max(n - ddof, 0): spread data gives inf, constant data 0/0 = NaN.
+        let x = [1.0, 2.0, 3.0, 4.0];
+        for ddof in [4, 5, 1000] {
+            for (chunks, got) in
+                over_chunkings(&ctx, &x, &[4], &[&[1], &[3], &[4]], |a| a.var(ddof))?
+            {
+                assert!(same(&got, &[inf]), "var ddof {ddof} in {chunks:?}: {got:?}");
+            }
+            for (chunks, got) in over_chunkings(&ctx, &x, &[4], &[&[2], &[4]], |a| a.std(ddof))? {
+                assert!(same(&got, &[inf]), "std ddof {ddof} in {chunks:?}: {got:?}");
+            }
+        }
+        let constant = over_chunkings(&ctx, &[2.0; 3], &[3], &[&[1], &[3]], |a| a.var(3))?;
+        for (chunks, got) in constant {
+            assert!(same(&got, &[nan]), "constant in {chunks:?}: {got:?}");
+        }
+        // Along an axis: rows [1, 2], [3, 3], [5, 9] with ddof 2 give [inf, nan, inf]; ddof 1 is
+        // still finite.
+        let rows = [1.0, 2.0, 3.0, 3.0, 5.0, 9.0];
+        let chunkings: [&[usize]; 3] = [&[3, 2], &[1, 1], &[2, 1]];
+        for (chunks, got) in over_chunkings(&ctx, &rows, &[3, 2], &chunkings, |a| {
+            a.var_axes(&[1], 2, false)
+        })? {
+            assert!(
+                same(&got, &[inf, nan, inf]),
+                "var axis 1 in {chunks:?}: {got:?}"
+            );
+        }
+        for (chunks, got) in over_chunkings(&ctx, &rows, &[3, 2], &chunkings, |a| {
+            a.std_axes(&[1], 1, true)
+        })? {
+            let expected = [0.5f64.sqrt(), 0.0, 8.0f64.sqrt()];
+            assert_close(
+                &ArrayD::from_shape_vec(IxDyn(&[3]), got.clone()).expect("3 values"),
+                &ArrayD::from_shape_vec(IxDyn(&[3]), expected.to_vec()).expect("3 values"),
+                1e-15,
+                0.0,
+            );
+            assert_eq!(got.len(), 3, "{chunks:?}");
+        }
+        // No elements: NaN for every ddof (0/0), as NumPy.
+        let empty = ctx.zeros(&[0], DType::F64, 1)?;
+        for ddof in [0, 1] {
+            assert!(empty.var(ddof)?.to_scalar()?.to_f64().is_nan());
+        }
+    }
+    Ok(())
+}

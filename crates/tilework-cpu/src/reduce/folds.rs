@@ -294,11 +294,26 @@ impl Moments {
         }
         let n = a.n + b.n;
         let delta = b.mean - a.mean;
+        let f = b.n / n;
         Moments {
             n,
-            mean: a.mean + delta * (b.n / n),
-            m2: a.m2 + b.m2 + delta * delta * (a.n * (b.n / n)),
+            mean: shifted_mean(a.mean, delta, f, b.mean),
+            m2: a.m2 + b.m2 + delta * delta * (a.n * f),
         }
+    }
+}
+
+/// `mean + delta * f`, the mean moved a fraction `f` of the way to `target` (`delta = target -
+/// mean`), or the weighted sum `mean * (1 - f) + target * f` where `delta` is not finite: an
+/// infinite mean minus a finite one would otherwise give `inf - inf` (NaN) where NumPy's
+/// `sum / n` gives the infinity, and two finite means far apart would overflow. The weighted
+/// form gives NaN exactly where NumPy does (opposite infinities, or a NaN).
+#[inline(always)]
+pub(crate) fn shifted_mean(mean: f64, delta: f64, f: f64, target: f64) -> f64 {
+    if delta.is_finite() {
+        mean + delta * f
+    } else {
+        mean * (1.0 - f) + target * f
     }
 }
 
@@ -344,7 +359,7 @@ impl<T: Elem> Fold<T> for MomentsFold {
             let x = v.as_f64();
             s.n = count;
             let d = x - s.mean;
-            s.mean += d * inv;
+            s.mean = shifted_mean(s.mean, d, inv, x);
             if self.m2 {
                 s.m2 += d * (x - s.mean);
             }

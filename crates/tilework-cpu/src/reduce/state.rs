@@ -179,12 +179,11 @@ pub(crate) fn finalize(
     cast_host(&values, out_dtype)
 }
 
-/// Mean, variance or standard deviation from the moments (NaN without enough elements).
+/// Mean, variance or standard deviation from the moments, as NumPy: the mean of no elements is
+/// NaN, and the variance divides by `max(n - ddof, 0)`, so `ddof >= n` gives inf for spread
+/// data and NaN (0/0) for constant or no data.
 fn moment_value(op: ReduceOp, m: &Moments) -> f64 {
-    let var = |ddof: u32| {
-        let dof = m.n - ddof as f64;
-        if dof > 0.0 { m.m2 / dof } else { f64::NAN }
-    };
+    let var = |ddof: u32| m.m2 / (m.n - f64::from(ddof)).max(0.0);
     match op {
         ReduceOp::Var { ddof } => var(ddof),
         ReduceOp::Std { ddof } => var(ddof).sqrt(),

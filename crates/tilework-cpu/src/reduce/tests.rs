@@ -283,7 +283,10 @@ fn variance_with_ddof_and_empty_reductions() {
     let x = arr(vec![1.0f64, 2.0, 3.0, 4.0], &[4]);
     let var = |ddof| vals::<f64>(&one_shot(ReduceOp::Var { ddof }, &[0], &x).unwrap())[0];
     assert_eq!((var(0), var(1)), (1.25, 5.0 / 3.0));
-    assert!(var(4).is_nan() && var(5).is_nan());
+    // NumPy divides by max(n - ddof, 0): spread data gives inf, constant data 0/0.
+    assert_eq!((var(4), var(5)), (f64::INFINITY, f64::INFINITY));
+    let c = arr(vec![2.0f64; 3], &[3]);
+    assert!(vals::<f64>(&one_shot(ReduceOp::Var { ddof: 3 }, &[0], &c).unwrap())[0].is_nan());
     let e = arr(Vec::<f32>::new(), &[0, 3]);
     assert_eq!(
         vals::<f32>(&one_shot(ReduceOp::Sum, &[0], &e).unwrap()),
@@ -509,4 +512,36 @@ mod props {
             }
         }
     }
+}
+
+#[test]
+fn moments_of_infinities_merge_as_numpy_means() {
+    use folds::Moments;
+    let (inf, nan) = (f64::INFINITY, f64::NAN);
+    let one = |v: f64| Moments {
+        n: 1.0,
+        mean: v,
+        m2: 0.0,
+    };
+    let mean = |vs: &[f64]| {
+        vs.iter()
+            .map(|&v| one(v))
+            .fold(Moments::default(), Moments::merge)
+            .mean
+    };
+    assert_eq!(mean(&[-inf, 1.0, 2.0, 3.0]), -inf);
+    assert_eq!(mean(&[1.0, inf, inf]), inf);
+    assert!(mean(&[inf, -inf]).is_nan() && mean(&[1.0, nan]).is_nan());
+    assert_eq!(mean(&[-1e308, 1e308]), 0.0);
+    // Finite data keeps Chan's update exactly.
+    assert_eq!(
+        mean(&[1.0, 2.0, 4.0]),
+        1.0 + 0.5 + (4.0 - 1.5) * (1.0 / 3.0)
+    );
+    // Row by row (Welford), inside one chunk: axis 0 of [[-inf, 1], [2, inf]].
+    let x = arr(vec![-inf, 1.0, 2.0, inf], &[2, 2]);
+    let got = vals::<f64>(&one_shot(ReduceOp::Mean, &[0], &x).unwrap());
+    assert_eq!(got, vec![-inf, inf]);
+    let var = vals::<f64>(&one_shot(ReduceOp::Var { ddof: 0 }, &[0], &x).unwrap());
+    assert!(var.iter().all(|v| v.is_nan()), "{var:?}");
 }

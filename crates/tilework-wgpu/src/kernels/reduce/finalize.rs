@@ -1,6 +1,7 @@
 //! The `Finalize` stage: a state becomes the result. Mean, var and std are one elementwise
-//! kernel over `[count, mean, m2]` with the CPU's formulas in f64 (NaN where the count is 0 or
-//! not above `ddof`), cast to the result dtype; every other op takes one component as it is
+//! kernel over `[count, mean, m2]` with the CPU's formulas in f64 (NumPy's: the mean of nothing
+//! is NaN; a count not above `ddof` gives `m2 / 0`), cast to the result dtype; every other op
+//! takes one component as it is
 //! (a raw copy) or cast (an elementwise cast).
 
 use super::state::Algebra;
@@ -101,7 +102,11 @@ pub(super) fn moments_expr(op: ReduceOp, out: DType) -> Expr {
             let dof = e.push(ExprNode::Binary(BinaryOp::Sub, n, d), f);
             let ok = e.push(ExprNode::Binary(BinaryOp::Gt, dof, zero), DType::Bool);
             let q = e.push(ExprNode::Binary(BinaryOp::Div, m2, dof), f);
-            let var = e.push(ExprNode::Where(ok, q, nan), f);
+            // `m2 / 0` spelled out (inf, or NaN for 0 and NaN), not left to the device's division.
+            let inf = e.push(ExprNode::Const(Scalar::F64(f64::INFINITY)), f);
+            let spread = e.push(ExprNode::Binary(BinaryOp::Gt, m2, zero), DType::Bool);
+            let by_zero = e.push(ExprNode::Where(spread, inf, nan), f);
+            let var = e.push(ExprNode::Where(ok, q, by_zero), f);
             if matches!(op, ReduceOp::Std { .. }) {
                 e.push(ExprNode::Unary(UnaryOp::Sqrt, var), f)
             } else {

@@ -177,6 +177,8 @@ impl Algebra {
                 ("reduce_state_pick.wgsl", PICK, vars)
             }
             Kind::Moments => {
+                // `tw_isfinite_f64`, for the means of infinite values.
+                helpers.need(Helper::F64);
                 // i64: the high word times 2^32 is exact, so only the sum rounds (`as f64`).
                 let to_f64 = match self.value {
                     DType::Bool => "select(f64(0), f64(1), v)",

@@ -41,9 +41,17 @@ pub mod size {
     }
 
     /// Element count of `shape` times `itemsize`, when it stays within `isize::MAX` (the most
-    /// any allocation, ndarray or slice index can address).
+    /// any allocation, ndarray or slice index can address). The product of the non-zero axis
+    /// lengths must fit too, as ndarray and NumPy require: `(0, 2**62, 6)` is refused although
+    /// it is empty.
     pub fn nbytes(shape: &[usize], itemsize: usize) -> Option<usize> {
-        product(shape.iter().copied().chain([itemsize])).filter(|&b| b <= isize::MAX as usize)
+        let nonzero = shape
+            .iter()
+            .copied()
+            .filter(|&n| n != 0)
+            .chain([itemsize.max(1)]);
+        let bytes = product(nonzero).filter(|&b| b <= isize::MAX as usize)?;
+        Some(if shape.contains(&0) { 0 } else { bytes })
     }
 }
 

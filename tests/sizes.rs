@@ -196,7 +196,7 @@ fn usize_slice_bounds_clamp_and_indices_stay_errors() -> Result<()> {
     assert_eq!(values(&x.slice(&s![0usize..usize::MAX])?)?, range(5));
     assert_eq!(values(&x.slice(&s![0usize..=usize::MAX])?)?, range(5));
     assert_eq!(values(&x.slice(&s![..=usize::MAX])?)?, range(5));
-    assert_eq!(values(&x.slice(&s![usize::MAX..])?)?, vec![]);
+    assert!(values(&x.slice(&s![usize::MAX..])?)?.is_empty());
     assert_eq!(values(&x.slice(&s![2usize..;2])?)?, vec![2, 4]);
     // Returned x[4].
     assert!(matches!(

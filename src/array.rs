@@ -273,14 +273,8 @@ impl Array {
 pub fn compute_all(ctx: &Context, arrays: &[Array]) -> Result<(Vec<HostArray>, Report)> {
     let (chunks, grids, mut report) = run(ctx, arrays, &[])?;
     let start = Instant::now();
-    let chunks_of_device: Vec<Buffer> = chunks
-        .iter()
-        .flatten()
-        .filter(|b| matches!(b, Buffer::Device(_)))
-        .cloned()
-        .collect();
     let out = chunks
-        .into_iter()
+        .iter()
         .zip(&grids)
         .zip(arrays)
         .map(|((bufs, grid), array)| {
@@ -289,10 +283,10 @@ pub fn compute_all(ctx: &Context, arrays: &[Array]) -> Result<(Vec<HostArray>, R
                 .filter(|b| matches!(b, Buffer::Device(_)))
                 .map(|b| b.nbytes() as u64)
                 .sum::<u64>();
-            assemble(ctx, array.dtype(), grid, &bufs)
+            assemble(ctx, array.dtype(), grid, bufs)
         })
         .collect::<Result<Vec<_>>>();
-    free_device_chunks(ctx, chunks_of_device);
+    free_device_chunks(ctx, chunks.into_iter().flatten());
     let out = out?;
     report.assemble_s = start.elapsed().as_secs_f64();
     Ok((out, report))
@@ -392,7 +386,7 @@ fn placement_counts(stats: &PlacementStats) -> (u64, u64, u64, u64) {
 
 /// Gives device-resident result chunks back once they are on the host (each once: two
 /// requested arrays may share a chunk).
-fn free_device_chunks(ctx: &Context, chunks: Vec<Buffer>) {
+fn free_device_chunks(ctx: &Context, chunks: impl IntoIterator<Item = Buffer>) {
     let mut seen = std::collections::HashSet::new();
     for buffer in chunks {
         if let Buffer::Device(d) = &buffer

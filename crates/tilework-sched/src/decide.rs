@@ -108,7 +108,7 @@ impl Placement {
                 .map(|(s, _)| s.nbytes() as u64)
                 .chain(outputs.iter().map(|o| o.nbytes() as u64))
         };
-        let budget = self.device_budget().unwrap_or(u64::MAX);
+        let budget = self.device_budget.unwrap_or(u64::MAX);
         let total = sizes().fold(0u64, u64::saturating_add);
         if sizes().all(|b| b <= max_buffer) && total <= budget {
             return Placed::Device;
@@ -136,7 +136,7 @@ impl Placement {
         let Some(accelerator) = self.accelerator() else {
             return false;
         };
-        if self.policy() == Policy::Cpu || !self.runs_family(kernel.family()) {
+        if self.policy == Policy::Cpu || !self.accelerator_kernels.contains(&kernel.family()) {
             return false;
         }
         // A user kernel runs on the GPU exactly when its author wrote it in WGSL.
@@ -158,10 +158,10 @@ impl Placement {
         if !all_supported {
             return false;
         }
-        if self.policy() == Policy::Auto && user_wgsl.is_none() {
+        if self.policy == Policy::Auto && user_wgsl.is_none() {
             let on_device = inputs.iter().any(|(_, on_device)| *on_device);
             let bytes: usize = outputs.iter().map(BufferSpec::nbytes).sum();
-            if !on_device && bytes < self.min_accelerator_bytes() {
+            if !on_device && bytes < self.min_accelerator_bytes {
                 return false;
             }
         }

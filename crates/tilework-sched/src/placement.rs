@@ -57,12 +57,12 @@ pub struct Placement {
     cpu: Arc<dyn Backend>,
     accelerator: Option<Arc<dyn Backend>>,
     /// Kernel families the accelerator implements.
-    accelerator_kernels: Vec<&'static str>,
-    policy: Policy,
+    pub(crate) accelerator_kernels: Vec<&'static str>,
+    pub(crate) policy: Policy,
     /// Under [`Policy::Auto`], smaller tasks stay on the CPU (launch and transfer costs win).
-    min_accelerator_bytes: usize,
+    pub(crate) min_accelerator_bytes: usize,
     /// Bytes the accelerator may hold at once (chunk values plus a running task's buffers).
-    device_budget: Option<u64>,
+    pub(crate) device_budget: Option<u64>,
     /// Bytes of accelerator buffers alive now (values and running tasks' reservations).
     device_live: Mutex<u64>,
     pub(crate) stats: Arc<PlacementStats>,
@@ -136,24 +136,6 @@ impl Placement {
         self.accelerator.as_ref()
     }
 
-    /// The device budget, when one is set.
-    pub(crate) fn device_budget(&self) -> Option<u64> {
-        self.device_budget
-    }
-
-    pub(crate) fn policy(&self) -> Policy {
-        self.policy
-    }
-
-    /// Whether the accelerator implements the kernel family `family`.
-    pub(crate) fn runs_family(&self, family: &str) -> bool {
-        self.accelerator_kernels.contains(&family)
-    }
-
-    pub(crate) fn min_accelerator_bytes(&self) -> usize {
-        self.min_accelerator_bytes
-    }
-
     /// Host copies of `inputs` (downloading device-resident ones).
     pub(crate) fn to_host(&self, inputs: &[&Buffer]) -> Result<Vec<Buffer>> {
         inputs
@@ -204,30 +186,37 @@ impl Placement {
             self.stats.accelerator_tasks.fetch_add(1, Ordering::Relaxed);
             return result;
         }
-        {
-            {
-                let uploaded: u64 = inputs
-                    .iter()
-                    .filter_map(|b| b.as_host().map(|h| h.nbytes() as u64))
-                    .sum();
-                let produced: u64 = outputs.iter().map(|o| o.nbytes() as u64).sum();
-                self.hold(uploaded + produced);
-                let result = accelerator.launch(kernel, inputs, outputs);
-                // Uploaded inputs are released after the launch; its outputs stay until freed.
-                self.release(match result {
-                    Ok(_) => uploaded,
-                    Err(_) => uploaded + produced,
-                });
-                match result {
-                    Ok(out) => {
-                        self.stats.bytes_h2d.fetch_add(uploaded, Ordering::Relaxed);
-                        self.stats.accelerator_tasks.fetch_add(1, Ordering::Relaxed);
-                        Ok(out)
-                    }
-                    Err(e) if is_unsupported(&e) => self.launch_cpu(kernel, inputs, outputs),
-                    Err(e) => Err(e),
-                }
+        self.launch_whole(accelerator, kernel, inputs, outputs)
+    }
+
+    /// One launch on the accelerator; its outputs stay there.
+    fn launch_whole(
+        &self,
+        accelerator: &dyn Backend,
+        kernel: &Kernel,
+        inputs: &[&Buffer],
+        outputs: &[BufferSpec],
+    ) -> Result<Vec<Buffer>> {
+        let uploaded: u64 = inputs
+            .iter()
+            .filter_map(|b| b.as_host().map(|h| h.nbytes() as u64))
+            .sum();
+        let produced: u64 = outputs.iter().map(|o| o.nbytes() as u64).sum();
+        self.hold(uploaded + produced);
+        let result = accelerator.launch(kernel, inputs, outputs);
+        // Uploaded inputs are released after the launch; its outputs stay until freed.
+        self.release(match result {
+            Ok(_) => uploaded,
+            Err(_) => uploaded + produced,
+        });
+        match result {
+            Ok(out) => {
+                self.stats.bytes_h2d.fetch_add(uploaded, Ordering::Relaxed);
+                self.stats.accelerator_tasks.fetch_add(1, Ordering::Relaxed);
+                Ok(out)
             }
+            Err(e) if is_unsupported(&e) => self.launch_cpu(kernel, inputs, outputs),
+            Err(e) => Err(e),
         }
     }
 

@@ -12,8 +12,9 @@ use crate::tiling::{slice_rows, stack_rows};
 use std::sync::atomic::Ordering;
 use tilework_core::{Backend, BinaryOp, Buffer, BufferSpec, Expr, ExprNode, Kernel, Result, Shape};
 
-/// Rows per tile and pairs per group for a rank-2 matmul task, or `None` when no tile fits.
-fn plan(inputs: &[&BufferSpec], out: &BufferSpec, room: u64) -> Option<(usize, usize)> {
+/// Rows per tile, pairs per group and the device bytes of the largest tile for a rank-2 matmul
+/// task, or `None` when no tile fits.
+fn plan(inputs: &[&BufferSpec], out: &BufferSpec, room: u64) -> Option<(usize, usize, u64)> {
     let pairs = inputs.len() / 2;
     let (m, n) = (out.shape[0], out.shape[1]);
     let size = out.dtype.size() as u64;
@@ -24,8 +25,8 @@ fn plan(inputs: &[&BufferSpec], out: &BufferSpec, room: u64) -> Option<(usize, u
     (1..=pairs).rev().find_map(|group| {
         let fixed = (group as u64).checked_mul(b_bytes)?;
         let per_row = (group as u64 * widest_k + n as u64).checked_mul(size)?;
-        let rows = (room.checked_sub(fixed)? / per_row.max(1)).min(m as u64) as usize;
-        (rows >= 1).then_some((rows, group))
+        let rows = (room.checked_sub(fixed)? / per_row.max(1)).min(m as u64);
+        (rows >= 1).then_some((rows as usize, group, fixed + rows * per_row))
     })
 }
 
@@ -45,18 +46,7 @@ pub(crate) fn matmul_tiles(
     if !rank2 || inputs.is_empty() || !inputs.len().is_multiple_of(2) {
         return None;
     }
-    let (rows, group) = plan(inputs, out, room)?;
-    let widest_k = inputs.iter().step_by(2).map(|a| a.shape[1]).max()? as u64;
-    let b_bytes = inputs
-        .iter()
-        .skip(1)
-        .step_by(2)
-        .map(|b| b.nbytes() as u64)
-        .max()?;
-    let size = out.dtype.size() as u64;
-    let bytes = group as u64 * b_bytes
-        + rows as u64 * (group as u64 * widest_k + out.shape[1] as u64) * size;
-    Some((rows, group, bytes))
+    plan(inputs, out, room)
 }
 
 impl Placement {
@@ -140,12 +130,15 @@ mod tests {
             shape: Shape::from_slice(&[64, 16]),
         };
         // Both b (2 KiB each) plus rows of 2 x 32 + 16 floats (320 bytes): 4 rows in 5.25 KiB.
-        assert_eq!(plan(&inputs, &out, 4096 + 4 * 320 + 100), Some((4, 2)));
+        assert_eq!(
+            plan(&inputs, &out, 4096 + 4 * 320 + 100),
+            Some((4, 2, 4096 + 4 * 320))
+        );
         // Room for one b and a row of 32 + 16 floats only: pair by pair.
-        assert_eq!(plan(&inputs, &out, 2048 + 192), Some((1, 1)));
+        assert_eq!(plan(&inputs, &out, 2048 + 192), Some((1, 1, 2048 + 192)));
         // Not even one b.
         assert_eq!(plan(&inputs, &out, 2000), None);
         // Everything fits: all rows in one tile of both pairs.
-        assert_eq!(plan(&inputs, &out, 1 << 20), Some((64, 2)));
+        assert_eq!(plan(&inputs, &out, 1 << 20), Some((64, 2, 4096 + 64 * 320)));
     }
 }

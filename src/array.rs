@@ -11,7 +11,7 @@ use tilework_core::{
     Buffer, ChunkGrid, ChunkWriter, DType, Error, HostArray, HostElement, Result, Scalar,
     with_host_array,
 };
-use tilework_sched::{ExecConfig, PlacementStats, Plan, Report, Sink, execute};
+use tilework_sched::{ExecConfig, PlacementStats, Plan, Report, Sink, check_budget, execute};
 
 /// A lazy, chunked n-dimensional array.
 ///
@@ -334,6 +334,12 @@ pub(crate) fn run(
         .collect();
     let plan = Plan::build_with_sinks(&optimized, &sinks)?;
     report.plan_s = t.elapsed().as_secs_f64();
+    // Writers create files only once the whole plan is accepted, so a refused plan leaves
+    // nothing half-written.
+    check_budget(&plan, ctx.inner.host_memory)?;
+    for sink in &sinks {
+        sink.writer.begin()?;
+    }
     report.tasks_by_family = plan.tasks_by_family();
     let grids = plan.outputs.iter().map(|o| o.grid.clone()).collect();
     let progress = crate::progress::bar_for(ctx, plan.tasks.len());
@@ -369,7 +375,11 @@ pub(crate) fn run(
     if let Some(p) = progress {
         p.finish();
     }
-    Ok((result?, grids, report))
+    let result = result?;
+    for sink in &sinks {
+        sink.writer.finish()?;
+    }
+    Ok((result, grids, report))
 }
 
 /// (GPU tasks, bytes host to device, bytes device to host, tiled GPU tasks) so far. Computations running at the

@@ -60,7 +60,9 @@ pub use wgsl::WgslKernel;
 /// Storage formats: Zarr v3 and `.npy` readers and writers, and Zarr write options
 /// ([`Context::from_zarr`], [`Array::to_zarr`], [`Context::from_npy`], [`Array::to_npy`]).
 pub use tilework_io as io;
-pub use tilework_io::zarr::{BloscCompressor, Codec, ZarrWriteOptions};
+pub use tilework_io::zarr::{
+    BloscCompressor, Codec, ZarrCompletion, ZarrReadMode, ZarrWriteOptions,
+};
 
 /// The names most programs need.
 pub mod prelude {

@@ -11,18 +11,30 @@ use std::sync::Arc;
 use tilework_core::op::SourceOp;
 use tilework_core::{ChunkGrid, ChunkReader, ChunkWriter, Chunks, DType, Error, Op, Result};
 use tilework_io::npy::{NpyReader, NpyWriter};
-use tilework_io::zarr::{ZarrReader, ZarrWriteOptions, ZarrWriter};
+use tilework_io::zarr::{ZarrReadMode, ZarrReader, ZarrWriteOptions, ZarrWriter};
 use tilework_sched::Report;
 
 impl Context {
     /// Opens a Zarr array lazily, chunked as it is stored: only the metadata is read now, and a
-    /// computation reads only the chunks it needs. Chunks never written read as the fill value.
+    /// computation reads only the chunks it needs. Chunks never written read as the fill value
+    /// (Zarr's rule); [`from_zarr_with`](Self::from_zarr_with) and [`ZarrReadMode::Strict`]
+    /// make them an error instead.
     ///
     /// # Errors
     /// [`Error::Io`] naming the path when it is missing, not a Zarr array, has unreadable
     /// metadata or an unsupported dtype.
     pub fn from_zarr(&self, path: impl AsRef<Path>) -> Result<Array> {
-        let reader = ZarrReader::open(path)?;
+        self.from_zarr_with(path, ZarrReadMode::FillMissing)
+    }
+
+    /// Opens a Zarr array lazily in read mode `mode`. With [`ZarrReadMode::Strict`], an array
+    /// whose completion record says its write did not finish is refused now, and a computation
+    /// that reaches a chunk never written fails naming that chunk.
+    ///
+    /// # Errors
+    /// As [`from_zarr`](Self::from_zarr); in strict mode, [`Error::Io`] for an incomplete array.
+    pub fn from_zarr_with(&self, path: impl AsRef<Path>, mode: ZarrReadMode) -> Result<Array> {
+        let reader = ZarrReader::open(path)?.with_mode(mode)?;
         let dtype = reader.dtype();
         let chunks = Chunks::Shape(store_chunk_shape(reader.chunk_shape()));
         let grid = ChunkGrid::new(reader.shape(), &chunks, dtype)?;
@@ -73,7 +85,7 @@ impl Array {
         }
         let chunk_shape = store_chunk_shape(&self.regular_chunk_shape());
         let source = self.rechunk(Chunks::Shape(chunk_shape.clone()))?;
-        let writer = ZarrWriter::create(path, self.dtype(), self.shape(), &chunk_shape, options)?;
+        let writer = ZarrWriter::prepare(path, self.dtype(), self.shape(), &chunk_shape, options)?;
         let (_, _, report) = run(&self.ctx, &[], &[(source, Arc::new(writer))])?;
         Ok(report)
     }

@@ -185,6 +185,56 @@ fn failed_writes_leave_nothing_half_written() -> Result<()> {
         let present = !missing.contains(&vec![i / 10]);
         assert_eq!(*v, if present { i as f32 } else { 0.0 }, "element {i}");
     }
+    // The completion record tells a reader the write failed; a strict read refuses it.
+    assert_eq!(reader.completion(), tilework::ZarrCompletion::Incomplete);
+    let err = ctx
+        .from_zarr_with(&zarr, tilework::ZarrReadMode::Strict)
+        .expect_err("incomplete");
+    assert!(err.to_string().contains("did not finish"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn a_plan_refused_by_the_budget_writes_nothing() -> Result<()> {
+    let ctx = Context::builder().threads(1).host_memory(1 << 20).build()?;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // One chunk of 4 MiB cannot fit a 1 MiB budget.
+    let x = ctx.ones(&[4 << 20], DType::U8, Chunks::Shape(vec![4 << 20]))?;
+    let zarr = dir.path().join("refused.zarr");
+    let err = x
+        .to_zarr(&zarr, &ZarrWriteOptions::default())
+        .expect_err("over budget");
+    assert!(err.to_string().contains("budget"), "{err}");
+    let npy = dir.path().join("refused.npy");
+    x.to_npy(&npy).expect_err("over budget");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("ls").count(),
+        0,
+        "neither zarr.json nor a temporary file was written"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_finished_to_zarr_is_recorded_complete_and_reads_strictly() -> Result<()> {
+    let ctx = common::cpu();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let x = ctx.arange(0.0, 100.0, 1.0, DType::F32, 30)?;
+    let zarr = dir.path().join("whole.zarr");
+    x.to_zarr(&zarr, &ZarrWriteOptions::default())?;
+    assert_eq!(
+        ZarrReader::open(&zarr)?.completion(),
+        tilework::ZarrCompletion::Complete
+    );
+    let strict = ctx.from_zarr_with(&zarr, tilework::ZarrReadMode::Strict)?;
+    assert_eq!(strict.sum()?.to_scalar()?.to_f64(), 4950.0);
+    // A chunk removed by hand: the default read fills it, a strict read names it.
+    std::fs::remove_file(zarr.join("c/1")).expect("chunk 1 exists");
+    let filled = ctx.from_zarr(&zarr)?.sum()?.to_scalar()?.to_f64();
+    assert_eq!(filled, f64::from(4950 - (30..60).sum::<i32>()));
+    let strict = ctx.from_zarr_with(&zarr, tilework::ZarrReadMode::Strict)?;
+    let err = strict.compute().expect_err("chunk 1 is missing");
+    assert!(err.to_string().contains("chunk [1]"), "{err}");
     Ok(())
 }
 

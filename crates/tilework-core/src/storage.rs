@@ -29,6 +29,25 @@ pub trait ChunkWriter: Send + Sync + fmt::Debug {
     /// What is written, for errors and reports.
     fn describe(&self) -> String;
 
+    /// Called once before the first [`write`](Self::write), after the whole computation was
+    /// planned and checked against its budgets: a writer that creates files or metadata does it
+    /// here, so a refused plan leaves nothing behind.
+    ///
+    /// # Errors
+    /// An [`Error::Io`](crate::Error::Io) naming the destination when it cannot be prepared.
+    fn begin(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Called once after every region was written successfully (not after a failure), e.g. to
+    /// record that the array is complete.
+    ///
+    /// # Errors
+    /// An [`Error::Io`](crate::Error::Io) naming the destination when it cannot be finished.
+    fn finish(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Writes `data`, which is `region` (global coordinates) of the array.
     ///
     /// # Errors

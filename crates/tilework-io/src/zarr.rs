@@ -3,18 +3,28 @@
 //! [`ZarrReader`] opens a Zarr v3 array (or a Zarr v2 array that `zarrs` can map onto v3) by
 //! reading its metadata only; each [`read`](tilework_core::ChunkReader::read) then decodes just
 //! the chunks that overlap the requested region. Chunks that were never written read as the
-//! array's fill value, as the Zarr specification says.
+//! array's fill value, as the Zarr specification says; in [`ZarrReadMode::Strict`] a chunk never
+//! written is an error instead. [`ZarrReader::missing_chunk_count`] and
+//! [`ZarrReader::first_missing_chunks`] list what is absent in time proportional to what is
+//! present, on any grid.
 //!
 //! [`ZarrWriter`] creates a Zarr v3 array and stores it chunk by chunk, from any number of threads.
 //! The metadata (`zarr.json`) is written before any chunk, and every value (metadata or chunk)
 //! goes to a temporary key next to its final one and is renamed into place
 //! ([`AtomicRenameStore`]), so an interrupted run leaves an array that opens, holds only complete
-//! chunks, and reports the chunks it lacks through [`ZarrReader::missing_chunks`].
+//! chunks, and reports the chunks it lacks through [`ZarrReader::missing_chunks`]. Nothing is
+//! written before [`begin`](tilework_core::ChunkWriter::begin) (so a computation refused at
+//! planning leaves nothing), and the metadata's attribute `"tilework": {"complete": ..}` turns
+//! true at [`finish`](tilework_core::ChunkWriter::finish): [`ZarrReader::completion`] tells a
+//! finished write from an interrupted one. Temporaries that killed writes left are removed when
+//! a new write of the same array begins.
 //!
 //! Supported dtypes: bool, uint8, int32, int64, uint32, float16, float32 and float64, always
 //! stored little-endian. Chunk grids must be regular.
 
+mod destination;
 mod dtype;
+mod listing;
 mod options;
 mod read;
 mod store;
@@ -23,8 +33,8 @@ mod write;
 #[cfg(test)]
 mod tests;
 
-pub use options::{BloscCompressor, Codec, ZarrWriteOptions};
-pub use read::ZarrReader;
+pub use options::{BloscCompressor, Codec, ZarrCompletion, ZarrReadMode, ZarrWriteOptions};
+pub use read::{MISSING_CHUNKS_LIST_LIMIT, ZarrReader};
 pub use store::AtomicRenameStore;
 pub use write::ZarrWriter;
 pub use zarrs::storage::{ReadableListableStorage, ReadableWritableListableStorage};

@@ -80,7 +80,7 @@ pub struct ExecConfig {
 }
 
 /// Refuses a plan with a task that cannot fit the budget even when it runs alone.
-fn check_budget(plan: &Plan, budget: u64) -> Result<()> {
+pub fn check_budget(plan: &Plan, budget: u64) -> Result<()> {
     for task in &plan.tasks {
         // Working blocks (halos) count too; an overflowing size is over any budget.
         let needed = task

@@ -19,7 +19,7 @@ mod tiling;
 mod tiling_matmul;
 
 pub use decide::Placed;
-pub use exec::{CancelToken, ExecConfig, execute};
+pub use exec::{CancelToken, ExecConfig, check_budget, execute};
 pub use placement::{Placement, PlacementStats, Policy};
 pub use plan::{Plan, PlannedArray, Sink, Task, TaskKind, ValueRef};
 pub use plan_ops::REDUCE_FAN_IN;

@@ -59,6 +59,7 @@ impl NpyWriter {
             })?;
         let header =
             header::encode(dtype, shape).map_err(|message| io_error(path.display(), message))?;
+        remove_stale_temps(&path);
         let (temp_path, file) = create_temp(&path)?;
         let writer = NpyWriter {
             path,
@@ -204,6 +205,49 @@ fn directory_of(path: &Path) -> &Path {
 }
 
 /// Creates a fresh temporary file beside `path`.
+/// Removes the temporary files that killed writers of `path` left beside it
+/// (`.<name>.tilework-tmp-<pid>-<n>` whose process is gone), which would otherwise hide their
+/// full size on disk forever. Temporaries of live processes, this one included, are kept: they
+/// may belong to a write still running. Best effort: what cannot be listed or removed stays.
+fn remove_stale_temps(path: &Path) {
+    let Some(name) = path.file_name() else {
+        return;
+    };
+    let mut prefix = OsString::from(".");
+    prefix.push(name);
+    prefix.push(".tilework-tmp-");
+    let Some(prefix) = prefix.to_str() else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(directory_of(path)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !process_is_alive(pid) {
+            // A failure here only leaves the file as it was.
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Whether process `pid` exists. Without a `/proc` to ask, every process counts as alive, so
+/// nothing is removed that might be in use.
+fn process_is_alive(pid: u32) -> bool {
+    if pid == std::process::id() || !Path::new("/proc/self").exists() {
+        return true;
+    }
+    Path::new("/proc").join(pid.to_string()).exists()
+}
+
 fn create_temp(path: &Path) -> Result<(PathBuf, File)> {
     let Some(name) = path.file_name() else {
         return Err(io_error(path.display(), "the path has no file name"));

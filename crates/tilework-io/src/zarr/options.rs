@@ -112,3 +112,26 @@ pub(crate) fn compression_codecs(
         }
     })
 }
+
+/// How a read treats chunks that have no stored value.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum ZarrReadMode {
+    /// Zarr's rule (as zarr-python): a chunk never written reads as the fill value.
+    #[default]
+    FillMissing,
+    /// A chunk never written is an error naming it, and an array whose completion record says a
+    /// write did not finish is refused at open: for stores that must be whole.
+    Strict,
+}
+
+/// What an array's metadata says about the write that produced it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ZarrCompletion {
+    /// Written by tilework, and the write finished: every chunk was stored.
+    Complete,
+    /// Written by tilework, and the write did not finish (interrupted or failed): chunks it had
+    /// not reached read as the fill value.
+    Incomplete,
+    /// No completion record (written by another tool): Zarr itself cannot tell.
+    Unknown,
+}

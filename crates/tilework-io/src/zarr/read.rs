@@ -1,10 +1,12 @@
 //! [`ZarrReader`]: lazy, region-by-region reads of a Zarr array.
 
+use super::destination::{COMPLETE_KEY, COMPLETION_ATTRIBUTE};
 use super::dtype::{SUPPORTED_DTYPES, dtype_of, scalar_of_fill_value};
-use super::{ReadableListableStorage, checked_nbytes, chunk_error, to_u64, to_usize};
+use super::listing::{first_missing, grid_chunk_count, stored_chunks};
+use super::options::{ZarrCompletion, ZarrReadMode};
+use super::{ReadableListableStorage, checked_nbytes, chunk_error, to_usize};
 use crate::io_error;
-use ndarray::{ArrayD, ArrayViewD, Dimension, IxDyn, Slice};
-use std::collections::HashSet;
+use ndarray::{ArrayD, ArrayViewD, IxDyn, Slice};
 use std::fmt;
 use std::ops::Range;
 use std::path::Path;
@@ -15,7 +17,11 @@ use tilework_core::{
 use zarrs::array::{Array, ArrayCreateError, ArrayMetadata, CodecOptions, ElementOwned};
 use zarrs::filesystem::FilesystemStore;
 use zarrs::metadata_ext::chunk_grid::regular::RegularChunkGridConfiguration;
-use zarrs::storage::{ReadableListableStorageTraits, StoreKey, StorePrefix};
+use zarrs::storage::{ReadableListableStorageTraits, StoreKey};
+
+/// The most missing chunks [`ZarrReader::missing_chunks`] lists at once; past it, ask for a
+/// bounded list with [`ZarrReader::first_missing_chunks`].
+pub const MISSING_CHUNKS_LIST_LIMIT: usize = 1 << 20;
 
 /// A Zarr array opened lazily: [`open`](Self::open) reads the metadata only, and each
 /// [`read`](ChunkReader::read) decodes just the chunks that overlap the region asked for.
@@ -28,6 +34,8 @@ pub struct ZarrReader {
     shape: Vec<usize>,
     chunk_shape: Vec<usize>,
     fill_value: Scalar,
+    mode: ZarrReadMode,
+    completion: ZarrCompletion,
 }
 
 impl fmt::Debug for ZarrReader {
@@ -38,6 +46,8 @@ impl fmt::Debug for ZarrReader {
             .field("shape", &self.shape)
             .field("chunk_shape", &self.chunk_shape)
             .field("fill_value", &self.fill_value)
+            .field("mode", &self.mode)
+            .field("completion", &self.completion)
             .finish()
     }
 }
@@ -102,6 +112,16 @@ impl ZarrReader {
             ));
         }
         let fill_value = scalar_of_fill_value(array.fill_value(), dtype, &location)?;
+        let completion = match array
+            .attributes()
+            .get(COMPLETION_ATTRIBUTE)
+            .and_then(|record| record.get(COMPLETE_KEY))
+            .and_then(|complete| complete.as_bool())
+        {
+            Some(true) => ZarrCompletion::Complete,
+            Some(false) => ZarrCompletion::Incomplete,
+            None => ZarrCompletion::Unknown,
+        };
         Ok(ZarrReader {
             location,
             array,
@@ -109,7 +129,37 @@ impl ZarrReader {
             shape,
             chunk_shape,
             fill_value,
+            mode: ZarrReadMode::default(),
+            completion,
         })
+    }
+
+    /// The reader with read mode `mode` (the default is [`ZarrReadMode::FillMissing`]).
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the array when `mode` is [`ZarrReadMode::Strict`] and its completion
+    /// record says the write that produced it did not finish.
+    pub fn with_mode(mut self, mode: ZarrReadMode) -> Result<ZarrReader> {
+        if mode == ZarrReadMode::Strict && self.completion == ZarrCompletion::Incomplete {
+            return Err(io_error(
+                &self.location,
+                "the write that produced this Zarr array did not finish (its completion \
+                 record says incomplete); a strict read refuses it",
+            ));
+        }
+        self.mode = mode;
+        Ok(self)
+    }
+
+    /// The read mode in force.
+    pub fn mode(&self) -> ZarrReadMode {
+        self.mode
+    }
+
+    /// What the array's metadata says about the write that produced it: tilework records
+    /// completion when a `to_zarr` finishes, so an interrupted one can be told from a whole one.
+    pub fn completion(&self) -> ZarrCompletion {
+        self.completion
     }
 
     /// The array's shape.
@@ -132,32 +182,51 @@ impl ZarrReader {
         self.fill_value
     }
 
-    /// The chunk grid indices (C order) of the chunks that have no stored value, e.g. because an
-    /// interrupted write never reached them. They read as the fill value.
+    /// The number of chunks that have no stored value (e.g. an interrupted write never reached
+    /// them). One listing of the store: proportional to the chunks present.
     ///
     /// # Errors
     /// [`Error::Io`] when the store cannot be listed.
+    pub fn missing_chunk_count(&self) -> Result<u128> {
+        let stored = stored_chunks(&self.array, &self.location)?;
+        Ok(grid_chunk_count(self.array.chunk_grid_shape()) - stored.len() as u128)
+    }
+
+    /// The grid indices (C order) of the first `limit` chunks that have no stored value. They
+    /// read as the fill value (or fail in [`ZarrReadMode::Strict`]). Visits at most the chunks
+    /// present plus `limit`, so it is fast on any grid.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the store cannot be listed.
+    pub fn first_missing_chunks(&self, limit: usize) -> Result<Vec<Vec<usize>>> {
+        let stored = stored_chunks(&self.array, &self.location)?;
+        let missing = first_missing(self.array.chunk_grid_shape(), &stored, limit);
+        missing
+            .iter()
+            .map(|index| to_usize(index, &self.location, "chunk index"))
+            .collect()
+    }
+
+    /// The grid indices (C order) of every chunk that has no stored value.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the store cannot be listed, or when more than
+    /// [`MISSING_CHUNKS_LIST_LIMIT`] chunks are missing (use
+    /// [`first_missing_chunks`](Self::first_missing_chunks) or
+    /// [`missing_chunk_count`](Self::missing_chunk_count)).
     pub fn missing_chunks(&self) -> Result<Vec<Vec<usize>>> {
-        let path = self.array.path().as_str().trim_start_matches('/');
-        let prefix = if path.is_empty() {
-            StorePrefix::root()
-        } else {
-            StorePrefix::new(format!("{path}/")).map_err(|err| io_error(&self.location, err))?
-        };
-        let stored: HashSet<String> = self
-            .array
-            .storage()
-            .list_prefix(&prefix)
-            .map_err(|err| io_error(&self.location, format!("cannot list chunks: {err}")))?
-            .into_iter()
-            .map(|key| key.as_str().to_string())
-            .collect();
-        let grid_shape = to_usize(self.array.chunk_grid_shape(), &self.location, "chunk grid")?;
-        Ok(ndarray::indices(IxDyn(&grid_shape))
-            .into_iter()
-            .map(|index| index.slice().to_vec())
-            .filter(|index| !stored.contains(self.array.chunk_key(&to_u64(index)).as_str()))
-            .collect())
+        let count = self.missing_chunk_count()?;
+        if count > MISSING_CHUNKS_LIST_LIMIT as u128 {
+            return Err(io_error(
+                &self.location,
+                format!(
+                    "{count} chunks are missing, more than missing_chunks lists \
+                     ({MISSING_CHUNKS_LIST_LIMIT}); use first_missing_chunks(limit) or \
+                     missing_chunk_count()"
+                ),
+            ));
+        }
+        self.first_missing_chunks(MISSING_CHUNKS_LIST_LIMIT)
     }
 
     /// Checks that `region` lies inside the array.
@@ -234,6 +303,9 @@ impl ZarrReader {
                 })
                 .collect();
             let key = self.array.chunk_key(&chunk_index);
+            if self.mode == ZarrReadMode::Strict {
+                self.require_stored(&chunk_index, &key)?;
+            }
             let values: Vec<T> = self
                 .array
                 .retrieve_chunk_opt(&chunk_index, &options)
@@ -255,6 +327,26 @@ impl ZarrReader {
                 .assign(&piece);
         }
         Ok(out.expect("a non-empty region overlaps at least one chunk"))
+    }
+}
+
+impl ZarrReader {
+    /// In a strict read, fails on a chunk that has no stored value.
+    fn require_stored(&self, chunk_index: &[u64], key: &StoreKey) -> Result<()> {
+        let size = self
+            .array
+            .storage()
+            .size_key(key)
+            .map_err(|err| chunk_error(&self.location, chunk_index, key, err))?;
+        if size.is_none() {
+            return Err(chunk_error(
+                &self.location,
+                chunk_index,
+                key,
+                "missing: it was never written (a strict read does not fill it)",
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -6,6 +6,7 @@
 mod bad_input;
 mod fixtures;
 mod interrupted;
+mod modes;
 mod round_trip;
 mod stores;
 

@@ -1,5 +1,6 @@
 //! [`ZarrWriter`]: creates a Zarr v3 array and stores it chunk by chunk.
 
+use super::destination::{self, COMPLETE_KEY, COMPLETION_ATTRIBUTE};
 use super::dtype::{data_type_of, fill_value_of};
 use super::options::{ZarrWriteOptions, compression_codecs};
 use super::store::AtomicRenameStore;
@@ -7,26 +8,40 @@ use super::{ReadableWritableListableStorage, checked_nbytes, chunk_error, to_u64
 use crate::io_error;
 use ndarray::{ArcArray, ArrayD, IxDyn, Slice};
 use std::fmt;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use tilework_core::{
     ChunkWriter, DType, Error, HostArray, HostElement, Region, Result, Scalar, with_host_array,
 };
 use zarrs::array::codec::BytesCodec;
-use zarrs::array::{Array, ArrayBuilder, CodecOptions, Element, Endianness};
+use zarrs::array::{Array, ArrayBuilder, ArrayMetadata, CodecOptions, Element, Endianness};
 use zarrs::filesystem::FilesystemStore;
-use zarrs::node::{Node, NodeMetadata};
-use zarrs::storage::{ReadableWritableListableStorageTraits, StoreKey, StorePrefix};
+use zarrs::storage::{ReadableWritableListableStorageTraits, StoreKey};
 
 /// A Zarr v3 array being written chunk by chunk, from any number of threads at once.
 ///
-/// The metadata is stored by [`create`](Self::create) before any chunk. Every chunk is encoded,
-/// written under a temporary name next to its final key and renamed into place, so a run killed
-/// at any moment leaves only complete chunks; the chunks it never reached read as the fill value
-/// and are listed by [`ZarrReader::missing_chunks`](super::ZarrReader::missing_chunks).
+/// [`prepare`](Self::prepare) checks every argument and the destination without writing
+/// anything; [`begin`](ChunkWriter::begin) (or the first chunk written) clears the destination
+/// and stores the metadata, which records the array as incomplete; [`finish`](ChunkWriter::finish)
+/// records it complete. [`create`](Self::create) is `prepare` then `begin`.
+///
+/// Every chunk is encoded, written under a temporary name next to its final key and renamed
+/// into place, so a run killed at any moment leaves only complete chunks; the chunks it never
+/// reached read as the fill value and are listed by
+/// [`ZarrReader::missing_chunks`](super::ZarrReader::missing_chunks).
 pub struct ZarrWriter {
     location: String,
+    /// The store chunks are written through (atomic renames for a directory).
     array: Array<dyn ReadableWritableListableStorageTraits>,
+    /// The store as it is, temporaries visible, for clearing the destination.
+    raw_store: ReadableWritableListableStorage,
+    array_path: String,
+    /// The directory to create first, for an array on the filesystem.
+    directory: Option<PathBuf>,
+    /// Whether the destination may hold a Zarr array to replace.
+    overwrite: bool,
+    /// Set once the destination is cleared and the metadata stored.
+    begun: Mutex<bool>,
     dtype: DType,
     shape: Vec<usize>,
     chunk_shape: Vec<usize>,
@@ -46,15 +61,34 @@ impl fmt::Debug for ZarrWriter {
 }
 
 impl ZarrWriter {
-    /// Creates a Zarr v3 array in directory `path` (created if needed) and writes its metadata.
+    /// Creates a Zarr v3 array in directory `path` (created if needed) and writes its metadata:
+    /// [`prepare`](Self::prepare), then [`begin`](ChunkWriter::begin).
+    ///
+    /// # Errors
+    /// As [`prepare`](Self::prepare) and [`begin`](ChunkWriter::begin).
+    pub fn create(
+        path: impl AsRef<Path>,
+        dtype: DType,
+        shape: &[usize],
+        chunk_shape: &[usize],
+        options: &ZarrWriteOptions,
+    ) -> Result<ZarrWriter> {
+        let writer = Self::prepare(path, dtype, shape, chunk_shape, options)?;
+        writer.begin()?;
+        Ok(writer)
+    }
+
+    /// Checks the arguments and the destination directory `path` for a new Zarr v3 array,
+    /// writing nothing: the directory and the metadata appear at [`begin`](ChunkWriter::begin)
+    /// or the first chunk written.
     ///
     /// # Errors
     /// - [`Error::InvalidArgument`] when `shape` and `chunk_shape` differ in length, a chunk
-    ///   size is zero, or the codec settings are out of range.
+    ///   size is zero, a chunk is too large to hold in memory, or the codec settings are out of
+    ///   range.
     /// - [`Error::Io`] naming `path` when it is a file, a directory holding something other
-    ///   than a Zarr array, a Zarr array while `options.overwrite` is false, or cannot be
-    ///   written (permissions, full disk...).
-    pub fn create(
+    ///   than a Zarr array, a Zarr array while `options.overwrite` is false, or cannot be read.
+    pub fn prepare(
         path: impl AsRef<Path>,
         dtype: DType,
         shape: &[usize],
@@ -67,11 +101,12 @@ impl ZarrWriter {
         if path.exists() && !path.is_dir() {
             return Err(io_error(&location, "exists and is not a directory"));
         }
-        std::fs::create_dir_all(path)
-            .map_err(|err| io_error(&location, format!("cannot create directory: {err}")))?;
-        let store = FilesystemStore::new(path).map_err(|err| io_error(&location, err))?;
-        let store = Arc::new(AtomicRenameStore::new(Arc::new(store)));
-        Self::create_at(store, "/", location, plan)
+        let raw: Arc<FilesystemStore> =
+            Arc::new(FilesystemStore::new(path).map_err(|err| io_error(&location, err))?);
+        let store = Arc::new(AtomicRenameStore::new(raw.clone()));
+        let mut writer = Self::prepare_at(store, raw, "/", location, plan)?;
+        writer.directory = Some(path.to_path_buf());
+        Ok(writer)
     }
 
     /// Same as [`create`](Self::create), for the array at `array_path` (e.g. `"/"`) of any
@@ -92,26 +127,31 @@ impl ZarrWriter {
     ) -> Result<ZarrWriter> {
         let location = array_path.to_string();
         let plan = Plan::new(&location, dtype, shape, chunk_shape, options)?;
-        Self::create_at(store, array_path, location, plan)
+        let writer = Self::prepare_at(store.clone(), store, array_path, location, plan)?;
+        writer.begin()?;
+        Ok(writer)
     }
 
-    fn create_at(
+    fn prepare_at(
         store: ReadableWritableListableStorage,
+        raw_store: ReadableWritableListableStorage,
         array_path: &str,
         location: String,
         plan: Plan,
     ) -> Result<ZarrWriter> {
         let array = plan
             .builder
-            .build(store.clone(), array_path)
+            .build(store, array_path)
             .map_err(|err| io_error(&location, format!("cannot create Zarr array: {err}")))?;
-        clear_destination(&store, array_path, &location, plan.overwrite)?;
-        array
-            .store_metadata()
-            .map_err(|err| io_error(&location, format!("cannot write zarr.json: {err}")))?;
+        destination::inspect(&raw_store, array_path, &location, plan.overwrite)?;
         Ok(ZarrWriter {
             location,
             array,
+            raw_store,
+            array_path: array_path.to_string(),
+            directory: None,
+            overwrite: plan.overwrite,
+            begun: Mutex::new(false),
             dtype: plan.dtype,
             shape: plan.shape,
             chunk_shape: plan.chunk_shape,
@@ -120,6 +160,27 @@ impl ZarrWriter {
             // `missing_chunks` lists exactly the chunks an interrupted run did not write.
             options: CodecOptions::default().with_store_empty_chunks(true),
         })
+    }
+
+    /// Stores the metadata with the completion record set to `complete`.
+    fn store_metadata(&self, complete: bool) -> Result<()> {
+        let mut metadata = self.array.metadata().clone();
+        let record = serde_json::json!({ COMPLETE_KEY: complete });
+        match &mut metadata {
+            ArrayMetadata::V3(v3) => {
+                v3.attributes
+                    .insert(COMPLETION_ATTRIBUTE.to_string(), record);
+            }
+            ArrayMetadata::V2(v2) => {
+                v2.attributes
+                    .insert(COMPLETION_ATTRIBUTE.to_string(), record);
+            }
+        }
+        let array = Array::new_with_metadata(self.array.storage(), &self.array_path, metadata)
+            .map_err(|err| io_error(&self.location, format!("cannot update zarr.json: {err}")))?;
+        array
+            .store_metadata()
+            .map_err(|err| io_error(&self.location, format!("cannot write zarr.json: {err}")))
     }
 
     /// Checks that `region` is a block of whole chunks inside the array.
@@ -195,8 +256,46 @@ impl ChunkWriter for ZarrWriter {
         format!("zarr array {}", self.location)
     }
 
+    /// Creates the directory, replaces an old array when `overwrite` allows, removes stale
+    /// temporaries of killed writes, and stores the metadata marked incomplete. Runs once; later
+    /// calls do nothing.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the destination when it changed since [`ZarrWriter::prepare`] into
+    /// something that may not be replaced, or cannot be written.
+    fn begin(&self) -> Result<()> {
+        let mut begun = self.begun.lock().unwrap_or_else(|p| p.into_inner());
+        if *begun {
+            return Ok(());
+        }
+        if let Some(directory) = &self.directory {
+            std::fs::create_dir_all(directory).map_err(|err| {
+                io_error(&self.location, format!("cannot create directory: {err}"))
+            })?;
+        }
+        destination::clear(
+            &self.raw_store,
+            &self.array_path,
+            &self.location,
+            self.overwrite,
+        )?;
+        self.store_metadata(false)?;
+        *begun = true;
+        Ok(())
+    }
+
+    /// Records in the metadata that every chunk was written.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the metadata cannot be rewritten.
+    fn finish(&self) -> Result<()> {
+        self.begin()?;
+        self.store_metadata(true)
+    }
+
     fn write(&self, region: &Region, data: &HostArray) -> Result<()> {
         self.check_region(region)?;
+        self.begin()?;
         if data.dtype() != self.dtype {
             return Err(Error::DTypeMismatch {
                 expected: self.dtype,
@@ -275,67 +374,4 @@ impl Plan {
             overwrite: options.overwrite,
         })
     }
-}
-
-/// Makes room for the new array: nothing there is fine; a Zarr array is removed when
-/// `overwrite` allows; anything else is left alone and refused, so a wrong path never deletes
-/// unrelated data.
-fn clear_destination(
-    store: &ReadableWritableListableStorage,
-    array_path: &str,
-    location: &str,
-    overwrite: bool,
-) -> Result<()> {
-    let path = array_path.trim_start_matches('/').trim_end_matches('/');
-    let key = |name: &str| {
-        let key = if path.is_empty() {
-            name.to_string()
-        } else {
-            format!("{path}/{name}")
-        };
-        StoreKey::new(key).map_err(|err| io_error(location, err))
-    };
-    let prefix = if path.is_empty() {
-        StorePrefix::root()
-    } else {
-        StorePrefix::new(format!("{path}/")).map_err(|err| io_error(location, err))?
-    };
-    let storage_error = |err| io_error(location, format!("cannot inspect destination: {err}"));
-    let mut has_metadata = false;
-    for name in ["zarr.json", ".zarray"] {
-        has_metadata |= store
-            .size_key(&key(name)?)
-            .map_err(storage_error)?
-            .is_some();
-    }
-    if has_metadata {
-        let refuse =
-            |what: String| io_error(location, format!("{what} is here; refusing to replace it"));
-        return match Node::open(store, array_path) {
-            Ok(node) if matches!(node.metadata(), NodeMetadata::Array(_)) => {
-                if !overwrite {
-                    return Err(io_error(
-                        location,
-                        "a Zarr array already exists here (set `overwrite` to replace it)",
-                    ));
-                }
-                store.erase_prefix(&prefix).map_err(|err| {
-                    io_error(location, format!("cannot remove the old array: {err}"))
-                })
-            }
-            Ok(_) => Err(refuse("a Zarr group".to_string())),
-            Err(err) => Err(refuse(format!("Zarr metadata that cannot be read ({err})"))),
-        };
-    }
-    let occupied = !store
-        .list_prefix(&prefix)
-        .map_err(storage_error)?
-        .is_empty();
-    if occupied {
-        return Err(io_error(
-            location,
-            "exists and holds something other than a Zarr array; refusing to replace it",
-        ));
-    }
-    Ok(())
 }

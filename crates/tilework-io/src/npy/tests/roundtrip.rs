@@ -268,3 +268,24 @@ fn read_speed() {
         println!("{label}: {:.2} GB/s", read.nbytes() as f64 / seconds / 1e9);
     }
 }
+
+#[test]
+fn a_new_write_removes_temporaries_that_killed_writers_left() {
+    let dir = TempDir::new("stale");
+    let path = dir.join("out.npy");
+    // pid 0 is never a user process, so its temporary is stale; ours may be a live write.
+    let stale = dir.join(".out.npy.tilework-tmp-0-7");
+    let live = dir.join(&format!(".out.npy.tilework-tmp-{}-999", std::process::id()));
+    let other = dir.join(".other.npy.tilework-tmp-0-1");
+    for file in [&stale, &live, &other] {
+        std::fs::write(file, b"half a file").expect("writable");
+    }
+    let writer = NpyWriter::create(&path, DType::U8, &[4]).expect("create");
+    writer
+        .write(&region(&[0], &[4]), &expected(DType::U8, &[4]))
+        .expect("write");
+    writer.commit().expect("commit");
+    assert!(!stale.exists(), "a dead writer's temporary is removed");
+    assert!(live.exists(), "a live process's temporary is kept");
+    assert!(other.exists(), "another file's temporaries are not touched");
+}

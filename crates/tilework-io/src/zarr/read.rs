@@ -200,11 +200,7 @@ impl ZarrReader {
     /// [`Error::Io`] when the store cannot be listed.
     pub fn first_missing_chunks(&self, limit: usize) -> Result<Vec<Vec<usize>>> {
         let stored = stored_chunks(&self.array, &self.location)?;
-        let missing = first_missing(self.array.chunk_grid_shape(), &stored, limit);
-        missing
-            .iter()
-            .map(|index| to_usize(index, &self.location, "chunk index"))
-            .collect()
+        self.missing_among(&stored, limit)
     }
 
     /// The grid indices (C order) of every chunk that has no stored value.
@@ -215,7 +211,8 @@ impl ZarrReader {
     /// [`first_missing_chunks`](Self::first_missing_chunks) or
     /// [`missing_chunk_count`](Self::missing_chunk_count)).
     pub fn missing_chunks(&self) -> Result<Vec<Vec<usize>>> {
-        let count = self.missing_chunk_count()?;
+        let stored = stored_chunks(&self.array, &self.location)?;
+        let count = grid_chunk_count(self.array.chunk_grid_shape()) - stored.len() as u128;
         if count > MISSING_CHUNKS_LIST_LIMIT as u128 {
             return Err(io_error(
                 &self.location,
@@ -226,7 +223,19 @@ impl ZarrReader {
                 ),
             ));
         }
-        self.first_missing_chunks(MISSING_CHUNKS_LIST_LIMIT)
+        self.missing_among(&stored, MISSING_CHUNKS_LIST_LIMIT)
+    }
+
+    /// The first `limit` chunks of the grid that are not in `stored`, as host indices.
+    fn missing_among(
+        &self,
+        stored: &std::collections::HashSet<Vec<u64>>,
+        limit: usize,
+    ) -> Result<Vec<Vec<usize>>> {
+        first_missing(self.array.chunk_grid_shape(), stored, limit)
+            .iter()
+            .map(|index| to_usize(index, &self.location, "chunk index"))
+            .collect()
     }
 
     /// Checks that `region` lies inside the array.

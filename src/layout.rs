@@ -4,6 +4,7 @@
 use crate::array::Array;
 use crate::elementwise::{Operand, result_dtype};
 use tilework_core::op::{AxisMap, Op, PadMode, ViewMap};
+use tilework_core::rechunk_plan::{rechunk_stages, rechunk_task_bytes};
 use tilework_core::shape::{Shape, checked_nbytes, checked_sum, normalize_axis, size};
 use tilework_core::{ChunkGrid, Chunks, Error, Result};
 
@@ -246,6 +247,11 @@ impl Array {
 
     /// Re-splits the array into new chunks.
     ///
+    /// When one step would make a task hold more than half the host budget (row chunks into
+    /// column chunks: every column reads every row), the rechunk goes through intermediate chunk
+    /// shapes chosen so that each step's tasks fit in a quarter of it (or half, if a quarter
+    /// cannot be reached), as the rechunker algorithm does. [`Array::explain`] shows the steps.
+    ///
     /// # Errors
     /// Bad chunks.
     pub fn rechunk(&self, chunks: impl Into<Chunks>) -> Result<Array> {
@@ -253,13 +259,21 @@ impl Array {
         if &grid == self.grid() {
             return Ok(self.clone());
         }
-        Ok(Array::new(
-            &self.ctx,
-            Op::Rechunk,
-            vec![self.node.clone()],
-            self.dtype(),
-            grid,
-        ))
+        let itemsize = self.dtype().size();
+        let budget = self.ctx.inner.host_memory;
+        let stages = if rechunk_task_bytes(self.grid(), &grid, itemsize) > budget / 2 {
+            // No plan that fits leaves the one step, which the budget check refuses by name.
+            rechunk_stages(self.grid(), &grid, itemsize, budget / 4)
+                .or_else(|| rechunk_stages(self.grid(), &grid, itemsize, budget / 2))
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let mut node = self.node.clone();
+        for step in stages.into_iter().chain([grid]) {
+            node = Array::new(&self.ctx, Op::Rechunk, vec![node], self.dtype(), step).node;
+        }
+        Ok(Array::from_node(&self.ctx, node))
     }
 
     /// Pads each axis by `(before, after)` elements (`np.pad`).

@@ -1,6 +1,7 @@
 //! The executor: deterministic reduction trees, memory accounting, persist and shared work.
 mod common;
 
+use tilework::ZarrWriteOptions;
 use tilework::prelude::*;
 
 fn with_threads(n: usize) -> Context {
@@ -229,6 +230,46 @@ fn read_ahead_stays_within_the_prefetch_depth() -> Result<()> {
 }
 
 #[test]
+fn a_tight_budget_shortens_read_ahead_instead_of_spilling_it() -> Result<()> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("x.zarr");
+    let roomy = with_threads(2);
+    // 64 MiB in 1 MiB chunks, read from a store: reads run on I/O threads beside the reductions.
+    roomy
+        .rng(23)
+        .normal(&[64, 1 << 18], 0.0, 1.0, DType::F32, [1, 1 << 18])?
+        .to_zarr(&path, &ZarrWriteOptions::default())?;
+    let summary = |ctx: &Context| -> Result<(Vec<u64>, tilework::Report)> {
+        let x = ctx.from_zarr(&path)?;
+        let (values, report) = compute_all(ctx, &[x.mean()?, x.std(0)?, x.abs()?.max()?])?;
+        let bits = values
+            .iter()
+            .map(|v| v.get(&[]).map_or(u64::MAX, |s| s.to_f64().to_bits()))
+            .collect();
+        Ok((bits, report))
+    };
+    let (want, _) = summary(&roomy)?;
+    for budget in [3u64 << 20, 4 << 20, 6 << 20] {
+        // Read-ahead of 8 chunks would want more than the budget.
+        let tight = Context::builder()
+            .threads(2)
+            .prefetch_depth(8)
+            .host_memory(budget)
+            .spill_dir(dir.path())
+            .build()?;
+        let (got, report) = summary(&tight)?;
+        assert_eq!(got, want);
+        assert_eq!(
+            report.bytes_spilled, 0,
+            "{budget}: read-ahead went to disk: {report:?}"
+        );
+        assert!(report.peak_host_bytes <= budget, "{report:?}");
+        assert!((1..=8).contains(&report.peak_read_ahead), "{report:?}");
+    }
+    Ok(())
+}
+
+#[test]
 fn a_task_reading_more_chunks_than_the_prefetch_depth_still_runs() -> Result<()> {
     let ctx = Context::builder().threads(2).prefetch_depth(1).build()?;
     // Each output chunk gathers 50 source chunks.
@@ -237,6 +278,67 @@ fn a_task_reading_more_chunks_than_the_prefetch_depth_still_runs() -> Result<()>
     assert_eq!(total.get(&[]).map(|s| s.to_f64()), Some(999_000.0));
     assert!(report.peak_read_ahead >= 1);
     assert!(Context::builder().prefetch_depth(0).build().is_err());
+    Ok(())
+}
+
+/// Column sums and row-weighted column sums of `x`, exact in i64: they equal only when every
+/// column holds the same values in the same order.
+fn column_signature(x: &Array) -> Result<(Vec<i64>, Vec<i64>)> {
+    let rows = x.shape()[0];
+    let row_index = x
+        .context()
+        .arange(0.0, rows as f64, 1.0, DType::I64, rows)?
+        .reshape(&[rows as isize, 1])?;
+    let sums = x.sum_axes(&[0], false)?.to_ndarray::<i64>()?;
+    let weighted = (x * &row_index)
+        .sum_axes(&[0], false)?
+        .to_ndarray::<i64>()?;
+    Ok((
+        sums.iter().copied().collect(),
+        weighted.iter().copied().collect(),
+    ))
+}
+
+#[test]
+fn a_rechunk_past_the_budget_runs_in_stages() -> Result<()> {
+    let spill = tempfile::tempdir().expect("tempdir");
+    let budget = 2u64 << 20;
+    let small = Context::builder()
+        .threads(2)
+        .host_memory(budget)
+        .spill_dir(spill.path())
+        .build()?;
+    let (rows, columns) = (2048, 256);
+    // 4 MiB of i64 in row chunks (2 KiB each): one column chunk reads every row, twice the budget.
+    let data = |ctx: &Context| {
+        ctx.rng(5)
+            .integers(&[rows, columns], -1000, 1000, DType::I64, [1, columns])
+    };
+    // A source is read on the new chunks directly; computed chunks must be gathered.
+    let computed = |ctx: &Context| data(ctx).map(|x| &x * 3);
+    let direct = data(&small)?.rechunk([rows, 1])?;
+    assert_eq!(direct.plan_summary()?, vec![("random", columns)]);
+    let want = column_signature(&computed(&with_threads(2))?)?;
+    let by_columns = computed(&small)?.rechunk([rows, 1])?;
+    assert_eq!(by_columns.chunks()[1], vec![1; columns]);
+    let plan = by_columns.explain()?;
+    let steps = plan.lines().filter(|l| l.contains("rechunk")).count();
+    assert!(steps >= 2, "one step would need twice the budget:\n{plan}");
+    assert_eq!(column_signature(&by_columns)?, want);
+    let (_, report) = by_columns.sum()?.compute_with_report()?;
+    assert!(
+        report.peak_host_bytes <= budget,
+        "peak {} over the {budget}-byte budget",
+        report.peak_host_bytes
+    );
+    // Chunks that do not fit the budget themselves are still refused, by name.
+    let tiny = Context::builder().threads(2).host_memory(1 << 10).build()?;
+    let err = computed(&tiny)?
+        .rechunk([rows, 1])?
+        .sum()?
+        .compute()
+        .expect_err("over budget");
+    assert!(err.to_string().contains("budget"), "{err}");
     Ok(())
 }
 

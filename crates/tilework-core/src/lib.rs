@@ -16,6 +16,7 @@ pub mod kernel_checks;
 pub mod op;
 pub mod optimize;
 pub mod random;
+pub mod rechunk_plan;
 pub mod shape;
 pub mod storage;
 

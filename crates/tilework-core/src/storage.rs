@@ -21,6 +21,21 @@ pub trait ChunkReader: Send + Sync + fmt::Debug {
     /// An [`Error::Io`](crate::Error::Io) naming the file and chunk when the data is missing,
     /// truncated or corrupt.
     fn read(&self, region: &Region) -> Result<HostArray>;
+
+    /// Bytes a read of `region` allocates besides the array it returns (encoded and decoded
+    /// copies of stored chunks), which the executor counts against the host budget while the
+    /// read runs. Saturates at `u64::MAX`.
+    fn read_scratch_bytes(&self, region: &Region) -> u64 {
+        let _ = region;
+        0
+    }
+
+    /// Whether any region reads at a cost proportional to its size, whatever the stored chunks
+    /// (a memory-mapped file): a rechunk of such a source then reads the new chunks directly
+    /// instead of gathering them from stored ones.
+    fn reads_any_region(&self) -> bool {
+        false
+    }
 }
 
 /// Writes regions of an array to storage. Each call writes whole storage chunks, so concurrent

@@ -8,6 +8,8 @@
 //! involved); no input makes these functions panic.
 #![warn(missing_docs)]
 
+#[cfg(test)]
+mod corpus;
 pub mod npy;
 pub mod zarr;
 

@@ -22,6 +22,7 @@
 //! Supported dtypes: bool, uint8, int32, int64, uint32, float16, float32 and float64, always
 //! stored little-endian. Chunk grids must be regular.
 
+mod decode;
 mod destination;
 mod dtype;
 mod listing;
@@ -72,14 +73,35 @@ fn to_usize(values: &[u64], location: &str, what: &str) -> tilework_core::Result
         .collect()
 }
 
+/// The most bytes one chunk may hold (4 GiB), for reading and for writing.
+///
+/// Reads decode whole chunks in memory, so the chunk shape is checked when an array opens:
+/// metadata claiming `[2^40, 3]` chunks is refused instead of being allocated when a chunk is
+/// read (an allocation that fails aborts the process). Real chunks are far smaller (Zarr's
+/// tools suggest megabytes), and the writer refuses the same shapes, so whatever it writes
+/// reads back.
+pub const MAX_CHUNK_BYTES: u64 = 1 << 32;
+
 /// The bytes of an array of `shape` and `dtype`, when they fit in memory's address space
-/// (`isize::MAX`, ndarray's limit): anything larger must be refused before allocating, since
-/// ndarray panics on it.
+/// (`isize::MAX`, ndarray's limit, which counts the non-zero sizes of an empty shape too):
+/// anything larger must be refused before allocating, since ndarray panics on it.
 fn checked_nbytes(shape: &[usize], dtype: tilework_core::DType) -> Option<usize> {
-    shape
-        .iter()
-        .try_fold(dtype.size(), |bytes, &len| bytes.checked_mul(len))
-        .filter(|&bytes| isize::try_from(bytes).is_ok())
+    tilework_core::shape::size::nbytes(shape, dtype.size())
+}
+
+/// Why chunks of `chunk_shape` and `dtype` may not be read or written, if they may not: more
+/// than [`MAX_CHUNK_BYTES`] each.
+fn chunk_size_problem(chunk_shape: &[usize], dtype: tilework_core::DType) -> Option<String> {
+    match checked_nbytes(chunk_shape, dtype) {
+        Some(bytes) if bytes as u64 <= MAX_CHUNK_BYTES => None,
+        Some(bytes) => Some(format!(
+            "chunk shape {chunk_shape:?} is too large: its {dtype} chunks hold {bytes} bytes \
+             each, more than the {MAX_CHUNK_BYTES} bytes a chunk may have"
+        )),
+        None => Some(format!(
+            "chunk shape {chunk_shape:?} is too large to hold in memory"
+        )),
+    }
 }
 
 /// Widens host sizes to the `u64` that `zarrs` takes (lossless on every supported target).

@@ -26,7 +26,7 @@ impl Shared<'_> {
             .filter_map(|v| state.spilled.get(&(v.task, v.output)))
             .map(|s| s.nbytes())
             .sum();
-        task.output_bytes() + spilled as u64
+        task.running_bytes() + spilled as u64
     }
 
     pub(crate) fn fits(&self, state: &State, need: u64) -> bool {
@@ -44,10 +44,17 @@ impl Shared<'_> {
         {
             return true;
         }
-        self.readers[id as usize]
-            .iter()
-            .flatten()
-            .any(|&r| state.waiting[r as usize] < self.producers[r as usize])
+        !self.reads_only_ahead(state, id)
+    }
+
+    /// Whether task `id` is a source none of whose readers holds any input yet: running it only
+    /// reads ahead, it completes no work in progress.
+    fn reads_only_ahead(&self, state: &State, id: u32) -> bool {
+        self.plan.tasks[id as usize].inputs.is_empty()
+            && self.readers[id as usize]
+                .iter()
+                .flatten()
+                .all(|&r| state.waiting[r as usize] == self.producers[r as usize])
     }
 
     fn is_storage(&self, id: u32) -> bool {
@@ -70,8 +77,24 @@ impl Shared<'_> {
         slot && self.may_read_ahead(state, id) && self.device_fits(state, id)
     }
 
+    /// The room task `id` needs to start now: its [`Shared::need`], and for a source read only
+    /// ahead of its readers (while others run) also room for its largest reader's outputs, so
+    /// that read-ahead never fills the budget so far that the readers, which free it, cannot start.
+    fn room(&self, state: &State, id: u32) -> u64 {
+        let need = self.need(state, id);
+        if state.running == 0 || !self.reads_only_ahead(state, id) {
+            return need;
+        }
+        let readers = self.readers[id as usize].iter().flatten();
+        let headroom = readers
+            .map(|&r| self.plan.tasks[r as usize].running_bytes())
+            .max()
+            .unwrap_or(0);
+        need.saturating_add(headroom)
+    }
+
     fn admissible(&self, state: &State, id: u32) -> bool {
-        self.may_start(state, id) && self.fits(state, self.need(state, id))
+        self.may_start(state, id) && self.fits(state, self.room(state, id))
     }
 
     /// The next task to start, taken off the ready queue, or `None` when no ready task should
@@ -89,7 +112,7 @@ impl Shared<'_> {
         let Some((_, best, class)) = best else {
             return Ok(None);
         };
-        if self.fits(state, self.need(state, best)) {
+        if self.fits(state, self.room(state, best)) {
             return Ok(state.ready.pop(class));
         }
         // Memory is tight: any ready task that may start and fits, in priority order.
@@ -103,6 +126,11 @@ impl Shared<'_> {
         }
         if chosen.is_some() {
             return Ok(chosen);
+        }
+        // A source read only ahead of its readers waits for running tasks to free memory:
+        // spilling held chunks to read further ahead would write to disk what is read next.
+        if state.running > 0 && self.reads_only_ahead(state, best) {
+            return Ok(None);
         }
         // Otherwise spill to make room for the best task that may start.
         self.make_room(state, best)?;
@@ -188,7 +216,7 @@ impl Shared<'_> {
         }
         state.running += 1;
         state.running_tasks.insert(id);
-        state.reserved += task.output_bytes();
+        state.reserved += task.running_bytes();
         let mut inputs = Vec::with_capacity(task.inputs.len());
         for v in &task.inputs {
             let key = (v.task, v.output);

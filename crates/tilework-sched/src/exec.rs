@@ -102,7 +102,7 @@ pub fn check_budget(plan: &Plan, budget: u64) -> Result<()> {
                 .unwrap_or_default();
             return Err(Error::OutOfMemory {
                 what: format!(
-                    "a {family} task producing a chunk of shape {shape:?} (rechunk into smaller chunks)"
+                    "a {family} task producing a chunk of shape {shape:?} (the chunks it reads and writes must fit: make the array with smaller chunks or rechunk it, or raise the host budget)"
                 ),
                 needed,
                 budget,
@@ -412,7 +412,7 @@ fn work<'s>(scope: &rayon::Scope<'s>, shared: &'s Shared<'s>) {
         state.running -= 1;
         state.running_tasks.remove(&id);
         state.computing.remove(id);
-        state.reserved -= task.output_bytes();
+        state.reserved -= task.running_bytes();
         shared.release_device(&mut state, id);
         state.done += 1;
         match result {

@@ -46,12 +46,22 @@ impl Task {
         self.outputs.iter().map(|o| o.nbytes() as u64).sum()
     }
 
+    /// Bytes the task holds while it runs besides its inputs: its outputs and its scratch
+    /// (saturating; `check_budget` refuses a plan where this overflows).
+    pub fn running_bytes(&self) -> u64 {
+        self.output_bytes()
+            .saturating_add(self.scratch_bytes().unwrap_or(u64::MAX))
+    }
+
     /// Bytes the task allocates while it runs besides its inputs and outputs (an `Overlap`'s
-    /// halo'd blocks, in the output's dtype); `None` when the size overflows.
+    /// halo'd blocks, a store read's decode buffers); `None` when the size overflows.
     pub fn scratch_bytes(&self) -> Option<u64> {
         let TaskKind::Launch(kernel) = &self.kind else {
             return Some(0);
         };
+        if let Kernel::StoreRead { reader, region } = kernel.as_ref() {
+            return Some(reader.read_scratch_bytes(region)).filter(|&b| b < u64::MAX);
+        }
         let itemsize = self.outputs.first().map_or(0, |o| o.dtype.size());
         let elems = kernel.scratch_elems()?;
         (elems as u64).checked_mul(itemsize as u64)

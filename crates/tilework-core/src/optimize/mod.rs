@@ -1,15 +1,18 @@
 //! Graph rewrites, one pass per file. Each pass maps a graph to an equivalent one; the pipeline is
-//! [`optimize`]: drop no-ops, push views toward sources, merge common subexpressions, then fuse.
+//! [`optimize`]: read sources on the grids rechunks ask for, drop no-ops, push views toward
+//! sources, merge common subexpressions, then fuse.
 
 mod cse;
 mod fuse;
 mod noop;
 mod pushdown;
+mod regrid;
 
 pub use cse::eliminate_common_subexpressions;
 pub use fuse::fuse;
 pub use noop::drop_noops;
 pub use pushdown::push_down_views;
+pub use regrid::regrid_sources;
 
 use crate::op::{Node, topo_order};
 use std::collections::HashMap;
@@ -17,7 +20,8 @@ use std::sync::Arc;
 
 /// Runs every pass in order and returns the rewritten roots (same order as given).
 pub fn optimize(roots: &[Arc<Node>]) -> Vec<Arc<Node>> {
-    let roots = drop_noops(roots);
+    let roots = regrid_sources(roots);
+    let roots = drop_noops(&roots);
     let roots = push_down_views(&roots);
     let roots = eliminate_common_subexpressions(&roots);
     fuse(&roots)

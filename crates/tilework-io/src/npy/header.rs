@@ -152,12 +152,11 @@ fn interpret(dict_text: &str, data_offset: usize) -> Result<Header, String> {
         )));
     };
     let shape = parse_shape(&shape, dict_text).map_err(bad_dict)?;
-    let data_len = shape
-        .iter()
-        .try_fold(dtype.size(), |acc, &len| acc.checked_mul(len))
-        .ok_or_else(|| {
-            format!("shape {shape:?} of {dtype} has more bytes than can be addressed")
-        })?;
+    // Refused like NumPy and ndarray: more than `isize::MAX` bytes, or (for an empty shape
+    // such as `(0, 2**63)`) non-zero sizes whose product is that large.
+    let data_len = tilework_core::shape::size::nbytes(&shape, dtype.size()).ok_or_else(|| {
+        format!("shape {shape:?} of {dtype} has more bytes than can be addressed")
+    })?;
     Ok(Header {
         dtype,
         big_endian,

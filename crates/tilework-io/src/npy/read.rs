@@ -85,6 +85,54 @@ impl NpyReader {
     fn data(&self) -> &[u8] {
         &self.map[self.header.data_offset..]
     }
+
+    /// The bytes of the data a read of `region` spans, as (offset in the file, length): the first
+    /// and last elements of the region in file order bound every byte it reads.
+    fn span(&self, region: &Region) -> Option<(usize, usize)> {
+        if region.numel() == 0 {
+            return None;
+        }
+        let shape = &self.header.shape;
+        let last: Vec<usize> = region
+            .start
+            .iter()
+            .zip(&region.shape)
+            .map(|(s, n)| s + n - 1)
+            .collect();
+        let flat = |index: &[usize]| {
+            let pairs = index.iter().zip(shape);
+            if self.header.fortran_order {
+                pairs.rev().fold(0usize, |acc, (i, n)| acc * n + i)
+            } else {
+                pairs.fold(0usize, |acc, (i, n)| acc * n + i)
+            }
+        };
+        let (first, last) = (flat(&region.start), flat(&last));
+        let itemsize = self.header.dtype.size();
+        Some((
+            self.header.data_offset + first * itemsize,
+            (last + 1 - first) * itemsize,
+        ))
+    }
+
+    /// Drops the mapped pages a read of `region` touched from the process's resident set: the
+    /// values were copied out, and the page cache still holds them for the next read. Without
+    /// this, streaming a mapped file through a small budget would leave the whole file resident.
+    fn release_pages(&self, region: &Region) {
+        let Some((offset, len)) = self.span(region) else {
+            return;
+        };
+        #[cfg(unix)]
+        // SAFETY: the mapping is shared and read-only. MADV_DONTNEED only unmaps its pages from
+        // this process; any later access (a concurrent read of a neighbouring region included)
+        // faults them back in from the file with the same contents.
+        let _ = unsafe {
+            self.map
+                .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, len)
+        };
+        #[cfg(not(unix))]
+        let _ = (offset, len);
+    }
 }
 
 /// Decodes the region `start`/`extent` (in bounds) of the array `header` describes, whose
@@ -134,13 +182,25 @@ impl ChunkReader for NpyReader {
         format!("npy file {}", self.path.display())
     }
 
+    /// The file is memory-mapped: any region is copied straight out of it.
+    fn reads_any_region(&self) -> bool {
+        true
+    }
+
+    /// The mapped pages a read touches stay resident until it ends: at most the span of the
+    /// region in the file, and at most one page per element.
+    fn read_scratch_bytes(&self, region: &Region) -> u64 {
+        const PAGE: u64 = 4096;
+        self.span(region).map_or(0, |(_, len)| {
+            let per_element = (region.numel() as u64).saturating_mul(PAGE);
+            (len as u64).saturating_add(2 * PAGE).min(per_element)
+        })
+    }
+
     fn read(&self, region: &Region) -> Result<HostArray> {
         check_region("npy read", &self.describe(), &self.header.shape, region)?;
-        Ok(decode(
-            &self.header,
-            self.data(),
-            &region.start,
-            &region.shape,
-        ))
+        let values = decode(&self.header, self.data(), &region.start, &region.shape);
+        self.release_pages(region);
+        Ok(values)
     }
 }

@@ -1,6 +1,7 @@
 //! Tests of the `.npy` reader and writer, against fixtures written by NumPy
 //! (`tests/data/make_npy_fixtures.py`) and against themselves.
 
+mod corpus;
 mod errors;
 mod fixtures;
 mod fuzz;

@@ -48,15 +48,14 @@ impl NpyWriter {
     /// be sized.
     pub fn create(path: impl AsRef<Path>, dtype: DType, shape: &[usize]) -> Result<NpyWriter> {
         let path = path.as_ref().to_path_buf();
-        let data_len = shape
-            .iter()
-            .try_fold(dtype.size() as u64, |acc, &len| acc.checked_mul(len as u64))
-            .ok_or_else(|| {
-                io_error(
-                    path.display(),
-                    format!("a {dtype} array of shape {shape:?} is too large"),
-                )
-            })?;
+        // The reader's limit (`isize::MAX` bytes, counting the non-zero sizes of an empty
+        // shape too), so that every file written can be read back.
+        let data_len = tilework_core::shape::size::nbytes(shape, dtype.size()).ok_or_else(|| {
+            io_error(
+                path.display(),
+                format!("a {dtype} array of shape {shape:?} is too large"),
+            )
+        })? as u64;
         let header =
             header::encode(dtype, shape).map_err(|message| io_error(path.display(), message))?;
         remove_stale_temps(&path);

@@ -1,10 +1,11 @@
 //! [`ZarrReader`]: lazy, region-by-region reads of a Zarr array.
 
+use super::decode::decode_chunk;
 use super::destination::{COMPLETE_KEY, COMPLETION_ATTRIBUTE};
 use super::dtype::{SUPPORTED_DTYPES, dtype_of, scalar_of_fill_value};
 use super::listing::{first_missing, grid_chunk_count, stored_chunks};
 use super::options::{ZarrCompletion, ZarrReadMode};
-use super::{ReadableListableStorage, checked_nbytes, chunk_error, to_usize};
+use super::{ReadableListableStorage, checked_nbytes, chunk_error, chunk_size_problem, to_usize};
 use crate::io_error;
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Slice};
 use std::fmt;
@@ -14,7 +15,9 @@ use std::sync::Arc;
 use tilework_core::{
     ChunkReader, DType, Error, HostArray, HostElement, Region, Result, Scalar, with_dtype,
 };
-use zarrs::array::{Array, ArrayCreateError, ArrayMetadata, CodecOptions, ElementOwned};
+use zarrs::array::{
+    Array, ArrayCreateError, ArrayMetadata, CodecOptions, ElementOwned, FromArrayBytes,
+};
 use zarrs::filesystem::FilesystemStore;
 use zarrs::metadata_ext::chunk_grid::regular::RegularChunkGridConfiguration;
 use zarrs::storage::{ReadableListableStorageTraits, StoreKey};
@@ -105,11 +108,8 @@ impl ZarrReader {
                 format!("chunk shape {chunk_shape:?} does not match shape {shape:?}"),
             ));
         }
-        if checked_nbytes(&chunk_shape, dtype).is_none() {
-            return Err(io_error(
-                &location,
-                format!("chunk shape {chunk_shape:?} is too large to hold in memory"),
-            ));
+        if let Some(problem) = chunk_size_problem(&chunk_shape, dtype) {
+            return Err(io_error(&location, problem));
         }
         let fill_value = scalar_of_fill_value(array.fill_value(), dtype, &location)?;
         let completion = match array
@@ -276,7 +276,7 @@ impl ZarrReader {
         let ndim = self.shape.len();
         let fill = T::from_scalar(self.fill_value);
         if region.shape.contains(&0) {
-            return Ok(ArrayD::from_elem(IxDyn(&region.shape), fill));
+            return filled(&region.shape, fill, &self.location);
         }
         let first_chunk: Vec<usize> = (0..ndim)
             .map(|axis| region.start[axis] / self.chunk_shape[axis])
@@ -287,8 +287,25 @@ impl ZarrReader {
                 last - first_chunk[axis] + 1
             })
             .collect();
-        let options = CodecOptions::default();
-        let mut out: Option<ArrayD<T>> = None;
+        // Zarr stores edge chunks at full size, so every chunk has the grid's chunk shape.
+        let one_whole_chunk = (0..ndim).all(|axis| {
+            region.start[axis].is_multiple_of(self.chunk_shape[axis])
+                && region.shape[axis] == self.chunk_shape[axis]
+        });
+        if one_whole_chunk {
+            let chunk_index: Vec<u64> = first_chunk.iter().map(|&i| i as u64).collect();
+            let key = self.array.chunk_key(&chunk_index);
+            return match self.stored_chunk::<T>(&chunk_index, &key)? {
+                Some(values) => {
+                    let decoded = values.len();
+                    ArrayD::from_shape_vec(IxDyn(&self.chunk_shape), values)
+                        .map_err(|_| wrong_size(&self.location, &chunk_index, &key, decoded))
+                }
+                None => filled(&region.shape, fill, &self.location),
+            };
+        }
+        // Chunks never written leave the fill value in place.
+        let mut out = filled(&region.shape, fill, &self.location)?;
         for offset in ndarray::indices(IxDyn(&chunk_counts)) {
             let chunk_index: Vec<u64> = (0..ndim)
                 .map(|axis| (first_chunk[axis] + offset[axis]) as u64)
@@ -312,51 +329,81 @@ impl ZarrReader {
                 })
                 .collect();
             let key = self.array.chunk_key(&chunk_index);
-            if self.mode == ZarrReadMode::Strict {
-                self.require_stored(&chunk_index, &key)?;
-            }
-            let values: Vec<T> = self
-                .array
-                .retrieve_chunk_opt(&chunk_index, &options)
-                .map_err(|err| chunk_error(&self.location, &chunk_index, &key, err))?;
-            let decoded = values.len();
-            // Zarr stores edge chunks at full size, so every chunk has the grid's chunk shape.
-            let whole_chunk_wanted = chunk_counts.iter().all(|&count| count == 1)
-                && (0..ndim).all(|axis| in_chunk[axis] == (0..self.chunk_shape[axis]));
-            if whole_chunk_wanted {
-                return ArrayD::from_shape_vec(IxDyn(&self.chunk_shape), values)
-                    .map_err(|_| wrong_size(&self.location, &chunk_index, &key, decoded));
-            }
+            let Some(values) = self.stored_chunk::<T>(&chunk_index, &key)? else {
+                continue;
+            };
             let chunk = ArrayViewD::from_shape(IxDyn(&self.chunk_shape), &values)
-                .map_err(|_| wrong_size(&self.location, &chunk_index, &key, decoded))?;
+                .map_err(|_| wrong_size(&self.location, &chunk_index, &key, values.len()))?;
             let piece =
                 chunk.slice_each_axis(|axis| Slice::from(in_chunk[axis.axis.index()].clone()));
-            out.get_or_insert_with(|| ArrayD::from_elem(IxDyn(&region.shape), fill))
-                .slice_each_axis_mut(|axis| Slice::from(in_region[axis.axis.index()].clone()))
+            out.slice_each_axis_mut(|axis| Slice::from(in_region[axis.axis.index()].clone()))
                 .assign(&piece);
         }
-        Ok(out.expect("a non-empty region overlaps at least one chunk"))
+        Ok(out)
+    }
+
+    /// The decoded elements of a stored chunk, or `None` for a chunk never written (an error
+    /// in a strict read). Its stored bytes are fetched once and decoded through the codecs by
+    /// [`decode_chunk`], which refuses zstd frames that claim more bytes than the chunk holds.
+    fn stored_chunk<T: ElementOwned>(
+        &self,
+        chunk_index: &[u64],
+        key: &StoreKey,
+    ) -> Result<Option<Vec<T>>> {
+        let fail = |cause: &dyn fmt::Display| chunk_error(&self.location, chunk_index, key, cause);
+        let encoded = self
+            .array
+            .retrieve_encoded_chunk(chunk_index)
+            .map_err(|err| fail(&err))?;
+        let Some(encoded) = encoded else {
+            if self.mode == ZarrReadMode::Strict {
+                return Err(fail(
+                    &"missing: it was never written (a strict read does not fill it)",
+                ));
+            }
+            return Ok(None);
+        };
+        let shape = self
+            .array
+            .chunk_shape(chunk_index)
+            .map_err(|err| fail(&err))?;
+        let bytes = decode_chunk(
+            &self.array.codecs(),
+            encoded,
+            &shape,
+            self.array.data_type(),
+            self.array.fill_value(),
+            &CodecOptions::default(),
+        )
+        .map_err(|err| fail(&err))?;
+        let shape: Vec<u64> = shape.iter().map(|len| len.get()).collect();
+        Vec::<T>::from_array_bytes(bytes, &shape, self.array.data_type())
+            .map(Some)
+            .map_err(|err| fail(&err))
     }
 }
 
-impl ZarrReader {
-    /// In a strict read, fails on a chunk that has no stored value.
-    fn require_stored(&self, chunk_index: &[u64], key: &StoreKey) -> Result<()> {
-        let size = self
-            .array
-            .storage()
-            .size_key(key)
-            .map_err(|err| chunk_error(&self.location, chunk_index, key, err))?;
-        if size.is_none() {
-            return Err(chunk_error(
-                &self.location,
-                chunk_index,
-                key,
-                "missing: it was never written (a strict read does not fill it)",
-            ));
-        }
-        Ok(())
-    }
+/// An array of `shape` (whose size [`checked_nbytes`] accepted) filled with `fill`, or an error
+/// when the memory cannot be had: a failed allocation would abort the process.
+fn filled<T: Clone>(shape: &[usize], fill: T, location: &str) -> Result<ArrayD<T>> {
+    let count: usize = shape.iter().product();
+    let mut values = Vec::new();
+    values.try_reserve_exact(count).map_err(|_| {
+        io_error(
+            location,
+            format!(
+                "cannot allocate {} bytes for a region of shape {shape:?}",
+                count.saturating_mul(size_of::<T>())
+            ),
+        )
+    })?;
+    values.resize(count, fill);
+    ArrayD::from_shape_vec(IxDyn(shape), values).map_err(|err| {
+        io_error(
+            location,
+            format!("cannot shape a region of shape {shape:?}: {err}"),
+        )
+    })
 }
 
 /// The error for a chunk that decoded to the wrong number of elements.
@@ -377,6 +424,26 @@ impl ChunkReader for ZarrReader {
     fn read(&self, region: &Region) -> Result<HostArray> {
         self.check_region(region)?;
         with_dtype!(self.dtype, T => self.read_typed::<T>(region).map(HostArray::from_array))
+    }
+
+    /// Chunks are decoded one at a time. A whole chunk holds its encoded bytes beside the decoded
+    /// ones, which then become the values returned (at most two chunks at once: one beyond the
+    /// output); any other region also holds the region being filled.
+    fn read_scratch_bytes(&self, region: &Region) -> u64 {
+        let chunk_bytes = self
+            .chunk_shape
+            .iter()
+            .try_fold(self.dtype.size() as u64, |acc, &n| {
+                acc.checked_mul(n as u64)
+            });
+        let whole_chunk = region.shape.as_slice() == self.chunk_shape.as_slice()
+            && region
+                .start
+                .iter()
+                .zip(&self.chunk_shape)
+                .all(|(s, c)| s % c == 0);
+        let copies = if whole_chunk { 1 } else { 2 };
+        chunk_bytes.map_or(u64::MAX, |b| b.saturating_mul(copies))
     }
 }
 

@@ -4,6 +4,7 @@
 //! (`tests/data/make_zarr_fixtures.py`); [`formula`] recomputes their values bit for bit.
 
 mod bad_input;
+mod corpus;
 mod fixtures;
 mod interrupted;
 mod modes;

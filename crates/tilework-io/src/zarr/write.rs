@@ -4,7 +4,7 @@ use super::destination::{self, COMPLETE_KEY, COMPLETION_ATTRIBUTE};
 use super::dtype::{data_type_of, fill_value_of};
 use super::options::{ZarrWriteOptions, compression_codecs};
 use super::store::AtomicRenameStore;
-use super::{ReadableWritableListableStorage, checked_nbytes, chunk_error, to_u64};
+use super::{ReadableWritableListableStorage, chunk_error, chunk_size_problem, to_u64};
 use crate::io_error;
 use ndarray::{ArcArray, ArrayD, IxDyn, Slice};
 use std::fmt;
@@ -349,10 +349,10 @@ impl Plan {
                 format!("{location}: chunk shape {chunk_shape:?} has a zero size"),
             ));
         }
-        if checked_nbytes(chunk_shape, dtype).is_none() {
+        if let Some(problem) = chunk_size_problem(chunk_shape, dtype) {
             return Err(Error::invalid(
                 "zarr create",
-                format!("{location}: chunk shape {chunk_shape:?} is too large to hold in memory"),
+                format!("{location}: {problem}"),
             ));
         }
         let fill_value = options.fill_value.unwrap_or(Scalar::zero(dtype));

@@ -44,7 +44,8 @@ fn token_soup() -> impl Strategy<Value = String> {
     prop::collection::vec(prop::sample::select(TOKENS), 0..40).prop_map(|tokens| tokens.concat())
 }
 
-fn framed(version: u8, dict: &[u8]) -> Vec<u8> {
+/// A `.npy` file of format `version` whose header dict is `dict` (no padding), with no data.
+pub(super) fn framed(version: u8, dict: &[u8]) -> Vec<u8> {
     let mut bytes = header::MAGIC.to_vec();
     bytes.extend_from_slice(&[version, 0]);
     if version == 1 {

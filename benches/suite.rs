@@ -2,8 +2,12 @@
 //!
 //! ```text
 //! cargo bench --bench suite -- [--device cpu|gpu|auto] [--size small|full] [--json FILE]
-//!                              [--reps N] [--only NAME,NAME...]
+//!                              [--reps N] [--only NAME,NAME...] [--keep]
 //! ```
+//!
+//! `--size small` (the default) takes about a minute on 2 cores and writes 2 GB for the
+//! out-of-core workload; `--size full` takes several minutes and writes 30 GB. The written data is
+//! removed afterwards unless `--keep` is given.
 //!
 //! It first measures the machine's roofline in this process (STREAM-style triad for bandwidth,
 //! a register-only FMA loop for f32 compute, all threads), then runs each workload (one warm-up,
@@ -55,22 +59,25 @@ struct Args {
     ooc_budget: u64,
     /// Where the out-of-core array is written.
     ooc_dir: PathBuf,
+    /// Keep the out-of-core array after the run.
+    keep: bool,
 }
 
 const USAGE: &str = "usage: cargo bench --bench suite -- [--device cpu|gpu|auto] \
                      [--size small|full] [--json FILE] [--reps N] [--only NAME,NAME...] \
-                     [--ooc-size 2GB] [--ooc-budget 256MiB] [--ooc-dir target/ooc]";
+                     [--ooc-size 2GB] [--ooc-budget 256MiB] [--ooc-dir target/ooc] [--keep]";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         device: Device::Auto,
-        small: false,
+        small: true,
         json: None,
         reps: None,
         only: None,
         ooc_size: None,
         ooc_budget: 256 << 20,
         ooc_dir: PathBuf::from("target/ooc"),
+        keep: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -103,7 +110,10 @@ fn parse_args() -> Result<Args, String> {
             "--only" => {
                 let names: Vec<String> = value()?.split(',').map(str::to_string).collect();
                 if let Some(bad) = names.iter().find(|n| !WORKLOADS.contains(&n.as_str())) {
-                    return Err(format!("--only: unknown workload {bad:?}"));
+                    return Err(format!(
+                        "--only: unknown workload {bad:?}; the workloads are {}",
+                        WORKLOADS.join(", ")
+                    ));
                 }
                 args.only = Some(names);
             }
@@ -114,6 +124,7 @@ fn parse_args() -> Result<Args, String> {
                 args.ooc_budget = tilework::parse_bytes(&value()?).map_err(|e| e.to_string())?
             }
             "--ooc-dir" => args.ooc_dir = PathBuf::from(value()?),
+            "--keep" => args.keep = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -160,6 +171,11 @@ impl Row {
                 f / median / 1e9,
                 "GFLOP/s",
                 Some(f / median / 1e9 / fma_gflops),
+            ),
+            Work::DiskBytes { bytes, raw_gbps } => (
+                bytes / median / 1e9,
+                "GB/s",
+                Some(bytes / median / 1e9 / raw_gbps),
             ),
             Work::PerTask => (median * 1e6, "us/task", None),
         };
@@ -252,6 +268,16 @@ fn main() -> ExitCode {
         machine.cpu,
         machine.cores,
         machine::utc_now(),
+    );
+    let started = std::time::Instant::now();
+    println!(
+        "{}",
+        if args.small {
+            "size small: 64 MiB inputs; about a minute on 2 cores; ooc_mean_std writes 2 GB \
+             (--size full: 0.5-1.5 GiB inputs, several minutes, 30 GB)"
+        } else {
+            "size full: 0.5-1.5 GiB inputs; several minutes on 2 cores; ooc_mean_std writes 30 GB"
+        }
     );
 
     let pool = rayon::ThreadPoolBuilder::new()
@@ -364,7 +390,14 @@ fn main() -> ExitCode {
             30_000_000_000
         };
         let size = args.ooc_size.unwrap_or(default_size);
-        let outcome = ooc::ooc_mean_std(&bench(3), size, args.ooc_budget, &args.ooc_dir);
+        let outcome = ooc::ooc_mean_std(
+            &bench(3),
+            size,
+            args.ooc_budget,
+            &args.ooc_dir,
+            args.keep,
+            triad,
+        );
         record("ooc_mean_std", outcome.map(|o| vec![o]));
     }
     // Other processes on a shared machine skew every figure: say how much CPU they took.
@@ -426,6 +459,7 @@ fn main() -> ExitCode {
             println!("\nwrote {}", path.display());
         }
     }
+    println!("\nsuite took {:.0} s", started.elapsed().as_secs_f64());
     if failed {
         ExitCode::FAILURE
     } else {

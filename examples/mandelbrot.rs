@@ -8,8 +8,9 @@
 //! shade per pixel, averaged over square tiles (`reshape` + `mean_axes`: supersampling, so the
 //! PNG, at most 2048 pixels wide, is anti-aliased), computed in one pass with the statistics.
 //!
-//! On a GPU this example will run a user-supplied WGSL body through `map_blocks`; that waits for
-//! tilework's GPU backend (until then `--device gpu` is an error).
+//! With `--device gpu` the escape-time closure still runs on CPU threads (a Rust closure cannot
+//! run on a GPU; `map_blocks_wgsl` takes a WGSL body for that), and the array code around it, the
+//! shading and the supersampling, runs on the GPU.
 //!
 //! ```text
 //! cargo run --release --example mandelbrot  # 8192 x 8192, 256 iterations, target/mandelbrot
@@ -29,8 +30,8 @@ use tilework::prelude::*;
 #[derive(Parser, Debug)]
 #[command(
     about = "The Mandelbrot set through tilework's map_blocks (a Rust closure per chunk)",
-    after_help = "On a GPU the kernel will be a user-supplied WGSL body; that waits for tilework's \
-                  GPU backend, so --device gpu is an error for now."
+    after_help = "With --device gpu the escape-time closure runs on CPU threads (a Rust closure \
+                  cannot run on a GPU) and the shading and supersampling on the GPU."
 )]
 struct Args {
     /// Image size in pixels (the image is size x size).
@@ -57,7 +58,7 @@ struct Args {
     /// Output folder for the picture.
     #[arg(long, default_value = "target/mandelbrot")]
     out: PathBuf,
-    /// Where to compute: auto, cpu or gpu (gpu waits for the GPU backend).
+    /// Where to compute: auto, cpu or gpu.
     #[arg(long, default_value = "auto")]
     device: Device,
 }

@@ -2,8 +2,12 @@
 //!
 //! Chunked, lazy, n-dimensional arrays with a NumPy/Dask-like API. Expressions build a graph;
 //! `compute` optimizes it (fusing elementwise chains into reductions and stencils, pushing slices
-//! toward sources, merging common subexpressions), plans it as chunk tasks and runs them on CPU
-//! threads through a memory-aware executor.
+//! toward sources, merging common subexpressions), plans it as chunk tasks and runs them through
+//! a memory-aware executor: on CPU threads (rayon), and on a GPU through wgpu as WGSL compute
+//! shaders where one is present and the work pays (`Device::Auto`, the default).
+//!
+//! The crates its API is built on are re-exported, so a user's crate needs only `tilework`:
+//! [`ndarray`] (what `to_ndarray` returns and `map_blocks` closures take) and [`f16`].
 //!
 //! ```
 //! use tilework::prelude::*;
@@ -48,6 +52,8 @@ pub use elementwise::Operand;
 pub use layout::{concatenate, stack};
 pub use slicing::{NEW_AXIS, SliceElem, SteppedRange};
 pub use tilework_core::half::f16;
+/// The n-dimensional arrays results come back as, and `map_blocks` closures take (`ndarray`).
+pub use ndarray;
 pub use tilework_core::{
     BinaryOp, BlockFn, Boundary, ChunkGrid, Chunks, DType, Error, HostArray, HostElement, PadMode,
     ReduceOp, Result, Scalar, ScanOp, UnaryOp,

@@ -113,15 +113,47 @@ fn peak_rss() -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// Writes `bytes` of f32 noise to `dir/ooc.zarr`, then times mean + std under `budget`.
-pub(crate) fn ooc_mean_std(b: &Bench, bytes: u64, budget: u64, dir: &Path) -> Result<Outcome> {
+/// Writes `bytes` of f32 noise to `dir/ooc.zarr`, then times mean + std under `budget`; removes
+/// the array afterwards (also when measuring fails) unless `keep`. The headline ratio is to the
+/// disk's raw read rate of the same files; the one to the memory triad is in the parameters.
+pub(crate) fn ooc_mean_std(
+    b: &Bench,
+    bytes: u64,
+    budget: u64,
+    dir: &Path,
+    keep: bool,
+    triad_gbps: f64,
+) -> Result<Outcome> {
+    let store = dir.join("ooc.zarr");
+    println!(
+        "ooc_mean_std: writing {:.1} GB to {} ({})",
+        bytes as f64 / 1e9,
+        store.display(),
+        if keep { "kept: --keep" } else { "removed afterwards; --keep keeps it" }
+    );
+    let outcome = measure(b, bytes, budget, dir, &store, triad_gbps);
+    if !keep && store.exists() {
+        if let Err(e) = std::fs::remove_dir_all(&store) {
+            eprintln!("ooc_mean_std: cannot remove {}: {e}", store.display());
+        }
+    }
+    outcome
+}
+
+fn measure(
+    b: &Bench,
+    bytes: u64,
+    budget: u64,
+    dir: &Path,
+    store: &Path,
+    triad_gbps: f64,
+) -> Result<Outcome> {
     let rows = ((bytes / 4) as usize / COLUMNS).max(CHUNK_ROWS);
     let ctx = Context::builder()
         .threads(b.ctx.threads())
         .device(b.ctx.device())
         .host_memory(budget)
         .build()?;
-    let store = dir.join("ooc.zarr");
     std::fs::create_dir_all(dir).map_err(|e| Error::Io {
         path: dir.display().to_string(),
         message: e.to_string(),
@@ -138,14 +170,14 @@ pub(crate) fn ooc_mean_std(b: &Bench, bytes: u64, budget: u64, dir: &Path) -> Re
         overwrite: true,
         ..ZarrWriteOptions::default()
     };
-    x.to_zarr(&store, &options)?;
-    let paths = store_files(&store)?;
+    x.to_zarr(store, &options)?;
+    let paths = store_files(store)?;
     let cold = drop_from_page_cache(&paths);
     let readers = ctx.threads() + ctx.io_threads();
-    let raw_before = raw_read_rate(&store, &paths, readers)?;
+    let raw_before = raw_read_rate(store, &paths, readers)?;
     // Reset the peak resident set (Linux: writing 5 to clear_refs), so VmHWM covers the reads only.
     std::fs::write("/proc/self/clear_refs", "5").ok();
-    let stored = ctx.from_zarr(&store)?;
+    let stored = ctx.from_zarr(store)?;
     let (mean, std) = (stored.mean()?, stored.std(0)?);
     let mut peak_host = 0;
     let (times, stats) = b.time(|| {
@@ -157,7 +189,7 @@ pub(crate) fn ooc_mean_std(b: &Bench, bytes: u64, budget: u64, dir: &Path) -> Re
     // The disk's rate drifts on shared machines: the raw rate is the mean of one read before and
     // one after the timed passes.
     drop_from_page_cache(&paths);
-    let raw = (raw_before + raw_read_rate(&store, &paths, readers)?) / 2.0;
+    let raw = (raw_before + raw_read_rate(store, &paths, readers)?) / 2.0;
     let value = |h: &HostArray| h.get(&[]).map_or(f64::NAN, |s| s.to_f64());
     let (m, s) = (value(&stats[0]), value(&stats[1]));
     let total = (rows * COLUMNS * 4) as f64;
@@ -172,7 +204,7 @@ pub(crate) fn ooc_mean_std(b: &Bench, bytes: u64, budget: u64, dir: &Path) -> Re
     Ok(Outcome {
         workload: "ooc_mean_std",
         params: format!(
-            "{:.2} GB zarr, budget {} MiB, {} io threads; raw {} read ({readers} threads) {:.2} GB/s, ratio to it {:.2}; peak host {} MiB, process VmHWM {rss}",
+            "{:.2} GB zarr, budget {} MiB, {} io threads; ratio to the raw {} read ({readers} threads, {:.2} GB/s, same run), {:.2} of the memory triad; peak host {} MiB, process VmHWM {rss}",
             total / 1e9,
             budget >> 20,
             ctx.io_threads(),
@@ -182,11 +214,14 @@ pub(crate) fn ooc_mean_std(b: &Bench, bytes: u64, budget: u64, dir: &Path) -> Re
                 "cached"
             },
             raw / 1e9,
-            total / median / raw,
+            total / median / 1e9 / triad_gbps,
             peak_host >> 20
         ),
         times,
-        work: Work::Bytes(total),
+        work: Work::DiskBytes {
+            bytes: total,
+            raw_gbps: raw / 1e9,
+        },
         note,
     })
 }

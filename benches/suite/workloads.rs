@@ -27,6 +27,14 @@ pub(crate) enum Work {
     Bytes(f64),
     /// Flops per timed unit (rate in GFLOP/s, compared with peak FMA).
     Flops(f64),
+    /// Bytes read from disk per timed unit (rate in GB/s), compared with the raw read rate of
+    /// the same files measured in the same run (GB/s): the disk, not memory, is the limit.
+    DiskBytes {
+        /// Bytes per timed unit.
+        bytes: f64,
+        /// The raw read rate in GB/s.
+        raw_gbps: f64,
+    },
     /// Times are per task (rate in microseconds per task, no roofline).
     PerTask,
 }

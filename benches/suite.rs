@@ -5,8 +5,8 @@
 //!                              [--reps N] [--only NAME,NAME...] [--keep]
 //! ```
 //!
-//! `--size small` (the default) takes about a minute on 2 cores and writes 2 GB for the
-//! out-of-core workload; `--size full` takes several minutes and writes 30 GB. The written data is
+//! `--size small` (the default) uses 64 MiB inputs and writes 2 GB for the out-of-core workload;
+//! `--size full` takes several minutes and writes 30 GB. The written data is
 //! removed afterwards unless `--keep` is given.
 //!
 //! It first measures the machine's roofline in this process (STREAM-style triad for bandwidth,
@@ -273,8 +273,8 @@ fn main() -> ExitCode {
     println!(
         "{}",
         if args.small {
-            "size small: 64 MiB inputs; about a minute on 2 cores; ooc_mean_std writes 2 GB \
-             (--size full: 0.5-1.5 GiB inputs, several minutes, 30 GB)"
+            "size small: 64 MiB inputs; ooc_mean_std writes and reads 2 GB \
+             (--size full: 0.5-1.5 GiB inputs and 30 GB, several minutes)"
         } else {
             "size full: 0.5-1.5 GiB inputs; several minutes on 2 cores; ooc_mean_std writes 30 GB"
         }

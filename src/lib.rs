@@ -50,10 +50,10 @@ pub use context::{Context, ContextBuilder, Device, MAX_PREFETCH, MAX_THREADS, pa
 pub use creation::Rng;
 pub use elementwise::Operand;
 pub use layout::{concatenate, stack};
-pub use slicing::{NEW_AXIS, SliceElem, SteppedRange};
-pub use tilework_core::half::f16;
 /// The n-dimensional arrays results come back as, and `map_blocks` closures take (`ndarray`).
 pub use ndarray;
+pub use slicing::{NEW_AXIS, SliceElem, SteppedRange};
+pub use tilework_core::half::f16;
 pub use tilework_core::{
     BinaryOp, BlockFn, Boundary, ChunkGrid, Chunks, DType, Error, HostArray, HostElement, PadMode,
     ReduceOp, Result, Scalar, ScanOp, UnaryOp,

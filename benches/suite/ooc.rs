@@ -129,13 +129,18 @@ pub(crate) fn ooc_mean_std(
         "ooc_mean_std: writing {:.1} GB to {} ({})",
         bytes as f64 / 1e9,
         store.display(),
-        if keep { "kept: --keep" } else { "removed afterwards; --keep keeps it" }
+        if keep {
+            "kept: --keep"
+        } else {
+            "removed afterwards; --keep keeps it"
+        }
     );
     let outcome = measure(b, bytes, budget, dir, &store, triad_gbps);
-    if !keep && store.exists() {
-        if let Err(e) = std::fs::remove_dir_all(&store) {
-            eprintln!("ooc_mean_std: cannot remove {}: {e}", store.display());
-        }
+    if !keep
+        && store.exists()
+        && let Err(e) = std::fs::remove_dir_all(&store)
+    {
+        eprintln!("ooc_mean_std: cannot remove {}: {e}", store.display());
     }
     outcome
 }

@@ -7,6 +7,7 @@
 
 pub mod backend;
 pub mod chunks;
+mod display;
 pub mod dtype;
 pub mod error;
 pub mod expr;

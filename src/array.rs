@@ -25,14 +25,23 @@ pub struct Array {
     pub(crate) ctx: Context,
 }
 
+/// Concise, as Dask's repr: the shape, the dtype, the largest chunk along each axis and how many
+/// chunks there are, not every chunk length (`chunks()` lists those).
 impl std::fmt::Debug for Array {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let grid = self.grid();
+        let chunk: Vec<usize> = grid
+            .sizes()
+            .iter()
+            .map(|sizes| sizes.iter().copied().max().unwrap_or(0))
+            .collect();
         write!(
             f,
-            "tilework.Array<shape={:?}, dtype={}, chunks={:?}, op={}>",
+            "tilework.Array<shape={:?}, dtype={}, chunk={:?}, chunks={}, op={}>",
             self.shape(),
             self.dtype(),
-            self.chunks(),
+            chunk,
+            grid.num_chunks(),
             self.node.op.name()
         )
     }

@@ -328,3 +328,19 @@ fn normal_parameters_must_be_finite_with_a_nonnegative_std() -> Result<()> {
     assert!(flat.to_ndarray::<f64>()?.iter().all(|&v| v == 3.0));
     Ok(())
 }
+
+#[test]
+fn arrays_and_results_print_concisely_and_as_numpy_does() -> Result<()> {
+    let ctx = common::cpu();
+    let x = ctx.arange(0.0, 6.0, 1.0, DType::I64, 4)?.reshape(&[2, 3])?;
+    let big = ctx.zeros(&[1000, 1000], DType::F32, 300)?;
+    assert_eq!(
+        format!("{big:?}"),
+        "tilework.Array<shape=[1000, 1000], dtype=float32, chunk=[300, 300], chunks=16, op=fill>"
+    );
+    assert_eq!(x.compute()?.to_string(), "[[0 1 2]\n [3 4 5]]");
+    let halves = ctx.arange(0.0, 3.0, 1.0, DType::F64, 2)?;
+    assert_eq!((&halves * 0.5).compute()?.to_string(), "[0.  0.5 1. ]");
+    assert_eq!(x.sum()?.to_scalar()?.to_string(), "15");
+    Ok(())
+}

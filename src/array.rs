@@ -177,7 +177,7 @@ impl Array {
         let (mut chunks, _, _) = run(&self.ctx, std::slice::from_ref(self), &[])?;
         let chunks = chunks.pop().expect("one result per array");
         // Persisted chunks live on the host (a GPU result comes back; the device copy is freed).
-        let backend = &self.ctx.inner.backend;
+        let backend = &self.ctx.inner.devices.current().backend;
         let host = chunks
             .into_iter()
             .map(|b| match b {
@@ -350,26 +350,27 @@ pub(crate) fn run(
         sink.writer.begin()?;
     }
     report.tasks_by_family = plan.tasks_by_family();
+    let devices = ctx.inner.devices.for_plan(&plan);
     let grids = plan.outputs.iter().map(|o| o.grid.clone()).collect();
     let progress = crate::progress::bar_for(ctx, plan.tasks.len());
     let config = ExecConfig {
         pool: ctx.inner.pool.clone(),
-        backend: ctx.inner.backend.clone(),
-        placement: ctx.inner.placer.clone(),
+        backend: devices.backend.clone(),
+        placement: devices.placement.clone(),
         progress: progress.as_ref().map(|p| p.callback()),
         host_budget: ctx.inner.host_memory,
         spill_dir: ctx.inner.spill_dir.clone(),
         cancel: ctx.inner.cancel.clone(),
-        device_budget: ctx.inner.placement.as_ref().and(ctx.inner.device_memory),
+        device_budget: devices.stats.as_ref().and(ctx.inner.device_memory),
         prefetch_depth: ctx.inner.prefetch_depth,
         compute_threads: ctx.inner.threads,
     };
-    let before = ctx.inner.placement.as_deref().map(|stats| {
+    let before = devices.stats.as_deref().map(|stats| {
         stats.start_peak();
         placement_counts(stats)
     });
     let result = execute(Arc::new(plan), &config, &mut report);
-    if let (Some(stats), Some(before)) = (ctx.inner.placement.as_deref(), before) {
+    if let (Some(stats), Some(before)) = (devices.stats.as_deref(), before) {
         let after = placement_counts(stats);
         report.gpu_tasks += (after.0 - before.0) as usize;
         report.bytes_h2d += after.1 - before.1;
@@ -411,7 +412,7 @@ fn free_device_chunks(ctx: &Context, chunks: impl IntoIterator<Item = Buffer>) {
         if let Buffer::Device(d) = &buffer
             && seen.insert(d.id)
         {
-            ctx.inner.backend.free(buffer);
+            ctx.inner.devices.current().backend.free(buffer);
         }
     }
 }
@@ -419,12 +420,12 @@ fn free_device_chunks(ctx: &Context, chunks: impl IntoIterator<Item = Buffer>) {
 /// Copies chunk buffers into one host array.
 fn assemble(ctx: &Context, dtype: DType, grid: &ChunkGrid, chunks: &[Buffer]) -> Result<HostArray> {
     if chunks.len() == 1 {
-        return ctx.inner.backend.download(&chunks[0]);
+        return ctx.inner.devices.current().backend.download(&chunks[0]);
     }
     let mut host = HostArray::zeros(dtype, grid.shape());
     for (linear, buffer) in chunks.iter().enumerate() {
         let region = grid.region(&grid.unravel(linear)?)?;
-        let chunk = ctx.inner.backend.download(buffer)?;
+        let chunk = ctx.inner.devices.current().backend.download(buffer)?;
         let info: Vec<SliceInfoElem> = (0..grid.ndim())
             .map(|a| SliceInfoElem::Slice {
                 start: region.start[a] as isize,

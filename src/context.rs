@@ -1,12 +1,13 @@
 //! The [`Context`]: backends, thread pool, budgets and options. No global state: everything a
 //! computation needs lives here, and every array holds its context.
 
+use crate::devices::DeviceSlot;
 use crate::settings::{self, Env, Setting};
 pub use crate::settings::{MAX_PREFETCH, MAX_THREADS, parse_bytes};
 use std::path::PathBuf;
 use std::sync::Arc;
-use tilework_core::{Backend, Error, Result};
-use tilework_sched::{CancelToken, Placement, PlacementStats};
+use tilework_core::{Error, Result};
+use tilework_sched::CancelToken;
 
 /// Where computations run.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
@@ -38,13 +39,8 @@ impl std::str::FromStr for Device {
 }
 
 pub(crate) struct Inner {
-    pub(crate) backend: Arc<dyn Backend>,
-    /// The placement behind `backend` (which decides where tasks run), when a GPU is attached.
-    pub(crate) placer: Option<Arc<Placement>>,
-    /// Task and transfer counters of the placement, when a GPU is attached.
-    pub(crate) placement: Option<Arc<PlacementStats>>,
-    /// The attached GPU, described.
-    pub(crate) gpu: Option<String>,
+    /// The CPU backend, and the GPU once it is opened.
+    pub(crate) devices: DeviceSlot,
     pub(crate) pool: Arc<rayon::ThreadPool>,
     /// Threads for compute tasks; the pool has `io_threads` more, for storage reads and writes.
     pub(crate) threads: usize,
@@ -132,9 +128,11 @@ impl Context {
         &self.inner.cancel
     }
 
-    /// The GPU this context computes on, described (name, API, kind), if any.
+    /// The GPU this context computes on, described (name, API, kind), if any. Under
+    /// `Device::Auto` this probes the adapter if no computation has done so yet (a plan probes it
+    /// only when it has work a GPU would take).
     pub fn gpu(&self) -> Option<&str> {
-        self.inner.gpu.as_deref()
+        self.inner.devices.resolved().gpu.as_deref()
     }
 
     /// The host memory budget in bytes.
@@ -311,7 +309,9 @@ impl ContextBuilder {
             .checked_add(io_threads)
             .expect("both counts are at most MAX_THREADS");
         let adapter = self.gpu_adapter.or_else(|| env("TILEWORK_GPU_ADAPTER"));
-        let devices = crate::devices::open(device, adapter, device_memory)?;
+        let driver_messages =
+            env("TILEWORK_GPU_VERBOSE").is_some_and(|v| v != "0" && !v.is_empty());
+        let devices = DeviceSlot::new(device, adapter, device_memory, driver_messages)?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(pool_threads)
             .thread_name(|i| format!("tilework-{i}"))
@@ -319,10 +319,7 @@ impl ContextBuilder {
             .map_err(|e| Error::Device(format!("cannot start {threads} worker threads: {e}")))?;
         Ok(Context {
             inner: Arc::new(Inner {
-                backend: devices.backend,
-                placer: devices.placement,
-                placement: devices.stats,
-                gpu: devices.gpu,
+                devices,
                 pool: Arc::new(pool),
                 threads,
                 io_threads,

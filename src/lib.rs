@@ -38,6 +38,8 @@ mod layout;
 mod linalg;
 mod ops;
 mod progress;
+#[cfg(feature = "gpu")]
+mod quiet;
 mod reduce;
 mod settings;
 mod slicing;
@@ -60,12 +62,14 @@ pub use tilework_core::{
 };
 pub use tilework_sched::{CancelToken, Report};
 /// The GPU adapter wgpu would open (name, API, kind, features), without opening it.
+#[cfg(feature = "gpu")]
 pub use tilework_wgpu::{AdapterSummary, probe as gpu_adapter};
 pub use wgsl::WgslKernel;
 
 /// Storage formats: Zarr v3 and `.npy` readers and writers, and Zarr write options
 /// ([`Context::from_zarr`], [`Array::to_zarr`], [`Context::from_npy`], [`Array::to_npy`]).
 pub use tilework_io as io;
+#[cfg(feature = "zarr")]
 pub use tilework_io::zarr::{
     BloscCompressor, Codec, ZarrCompletion, ZarrReadMode, ZarrWriteOptions,
 };
@@ -82,5 +86,5 @@ pub mod prelude {
 
 /// Compiles and runs the README's Rust examples as doctests, so the README cannot go stale.
 #[doc = include_str!("../README.md")]
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "gpu", feature = "zarr"))]
 pub struct ReadmeDoctests;

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use tilework_core::op::SourceOp;
 use tilework_core::{ChunkGrid, ChunkReader, ChunkWriter, Chunks, DType, Error, Op, Result};
 use tilework_io::npy::{NpyReader, NpyWriter};
+#[cfg(feature = "zarr")]
 use tilework_io::zarr::{ZarrReadMode, ZarrReader, ZarrWriteOptions, ZarrWriter};
 use tilework_sched::Report;
 
@@ -23,6 +24,7 @@ impl Context {
     /// # Errors
     /// [`Error::Io`] naming the path when it is missing, not a Zarr array, has unreadable
     /// metadata or an unsupported dtype.
+    #[cfg(feature = "zarr")]
     pub fn from_zarr(&self, path: impl AsRef<Path>) -> Result<Array> {
         self.from_zarr_with(path, ZarrReadMode::FillMissing)
     }
@@ -33,6 +35,7 @@ impl Context {
     ///
     /// # Errors
     /// As [`from_zarr`](Self::from_zarr); in strict mode, [`Error::Io`] for an incomplete array.
+    #[cfg(feature = "zarr")]
     pub fn from_zarr_with(&self, path: impl AsRef<Path>, mode: ZarrReadMode) -> Result<Array> {
         let reader = ZarrReader::open(path)?.with_mode(mode)?;
         let dtype = reader.dtype();
@@ -79,6 +82,7 @@ impl Array {
     /// A deferred operator error; [`Error::Io`] naming the path (and chunk) when the destination
     /// exists (without `overwrite`), cannot be written or fills up. Chunks written before a
     /// failure stay complete and readable.
+    #[cfg(feature = "zarr")]
     pub fn to_zarr(&self, path: impl AsRef<Path>, options: &ZarrWriteOptions) -> Result<Report> {
         if let Some(e) = self.error() {
             return Err(e);
@@ -110,6 +114,7 @@ impl Array {
     }
 
     /// Each axis's largest chunk: the regular chunk shape closest to the array's chunking.
+    #[cfg(feature = "zarr")]
     fn regular_chunk_shape(&self) -> Vec<usize> {
         self.chunks()
             .iter()
@@ -119,6 +124,7 @@ impl Array {
 }
 
 /// Zarr requires positive chunk sizes; an empty axis is stored with chunk size 1.
+#[cfg(feature = "zarr")]
 fn store_chunk_shape(chunk_shape: &[usize]) -> Vec<usize> {
     chunk_shape.iter().map(|&c| c.max(1)).collect()
 }

@@ -82,6 +82,12 @@ fn bad_input_is_an_error(ctx: &Context) -> Result<()> {
 #[test]
 fn contexts_reject_bad_settings() {
     assert!(Context::builder().threads(0).build().is_err());
+    assert!("tpu".parse::<Device>().is_err());
+}
+
+#[test]
+#[cfg(feature = "gpu")]
+fn a_missing_gpu_is_an_error_under_gpu_and_the_cpu_under_auto() {
     // A GPU that does not exist: the error says what was looked for and how to get a driver.
     let gpu = Context::builder()
         .device(Device::Gpu)
@@ -97,7 +103,18 @@ fn contexts_reject_bad_settings() {
         .build()
         .expect("Auto falls back to the CPU");
     assert!(auto.gpu().is_none());
-    assert!("tpu".parse::<Device>().is_err());
+}
+
+#[test]
+#[cfg(not(feature = "gpu"))]
+fn without_the_gpu_feature_device_gpu_is_an_error_naming_the_feature() {
+    let err = Context::builder()
+        .device(Device::Gpu)
+        .build()
+        .expect_err("no GPU backend in this build");
+    assert!(err.to_string().contains("`gpu` feature"), "{err}");
+    let auto = Context::builder().build().expect("Auto runs on the CPU");
+    assert!(auto.gpu().is_none());
 }
 
 #[test]

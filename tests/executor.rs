@@ -1,6 +1,7 @@
 //! The executor: deterministic reduction trees, memory accounting, persist and shared work.
 mod common;
 
+#[cfg(feature = "zarr")]
 use tilework::ZarrWriteOptions;
 use tilework::prelude::*;
 
@@ -230,6 +231,7 @@ fn read_ahead_stays_within_the_prefetch_depth() -> Result<()> {
 }
 
 #[test]
+#[cfg(feature = "zarr")]
 fn a_tight_budget_shortens_read_ahead_instead_of_spilling_it() -> Result<()> {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("x.zarr");
@@ -343,6 +345,7 @@ fn a_rechunk_past_the_budget_runs_in_stages() -> Result<()> {
 }
 
 #[test]
+#[cfg(feature = "zarr")]
 fn storage_threads_do_not_change_results() -> Result<()> {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("x.zarr");

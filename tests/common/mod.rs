@@ -43,6 +43,7 @@ macro_rules! conformance {
                 }
             )*
         }
+        #[cfg(feature = "gpu")]
         mod gpu {
             $(
                 #[test]

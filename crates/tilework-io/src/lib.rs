@@ -11,6 +11,7 @@
 #[cfg(test)]
 mod corpus;
 pub mod npy;
+#[cfg(feature = "zarr")]
 pub mod zarr;
 
 use tilework_core::Error;

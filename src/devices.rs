@@ -197,6 +197,29 @@ fn gpu_worthy(plan: &Plan) -> bool {
     })
 }
 
+/// Whether this machine could have a hardware GPU. On Linux a GPU always has a device node
+/// (DRM render nodes, NVIDIA's, AMD's compute node, WSL's); without one, probing could only find
+/// a software adapter, which `Device::Auto` would not use anyway. Elsewhere, always true.
+#[cfg(feature = "gpu")]
+fn gpu_device_node_exists() -> bool {
+    if !cfg!(target_os = "linux") {
+        return true;
+    }
+    let any_named = |dir: &str, prefixes: &[&str]| {
+        std::fs::read_dir(dir).is_ok_and(|entries| {
+            entries.flatten().any(|e| {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                prefixes.iter().any(|p| name.starts_with(p))
+            })
+        })
+    };
+    any_named("/dev/dri", &["renderD", "card"])
+        || any_named("/dev", &["nvidia"])
+        || std::path::Path::new("/dev/dxg").exists()
+        || std::path::Path::new("/dev/kfd").exists()
+}
+
 /// Printed once per process, however many contexts fall back.
 #[cfg(feature = "gpu")]
 static AUTO_NOTICE_SHOWN: AtomicBool = AtomicBool::new(false);
@@ -205,7 +228,7 @@ static AUTO_NOTICE_SHOWN: AtomicBool = AtomicBool::new(false);
 /// (Mesa's lavapipe) are skipped: the CPU backend is faster than a CPU emulating a GPU.
 #[cfg(feature = "gpu")]
 fn auto_gpu(options: &GpuOptions, verbose: bool) -> Option<WgpuBackend> {
-    let why = if !crate::quiet::gpu_device_node_exists() {
+    let why = if !gpu_device_node_exists() {
         "no GPU device node was found".to_string()
     } else {
         match crate::quiet::probing(verbose, || tilework_wgpu::probe_with(options)).ok() {

@@ -6,8 +6,6 @@
 //! through a filter that drops the drivers' known lines and passes every other line on.
 //! `TILEWORK_GPU_VERBOSE=1` turns the filter off.
 
-use std::path::Path;
-
 /// Line fragments that only GPU drivers and the Vulkan loader write.
 const DRIVER_NOISE: &[&str] = &[
     "XDG_RUNTIME_DIR",
@@ -41,28 +39,6 @@ pub(crate) fn probing<T>(verbose: bool, open: impl FnOnce() -> T) -> T {
     {
         open()
     }
-}
-
-/// Whether this machine could have a hardware GPU. On Linux a GPU always has a device node
-/// (DRM render nodes, NVIDIA's, AMD's compute node, WSL's); without one, probing could only find
-/// a software adapter, which `Device::Auto` would not use anyway. Elsewhere, always true.
-pub(crate) fn gpu_device_node_exists() -> bool {
-    if !cfg!(target_os = "linux") {
-        return true;
-    }
-    let any_named = |dir: &str, prefixes: &[&str]| {
-        std::fs::read_dir(dir).is_ok_and(|entries| {
-            entries.flatten().any(|e| {
-                let name = e.file_name();
-                let name = name.to_string_lossy();
-                prefixes.iter().any(|p| name.starts_with(p))
-            })
-        })
-    };
-    any_named("/dev/dri", &["renderD", "card"])
-        || any_named("/dev", &["nvidia"])
-        || Path::new("/dev/dxg").exists()
-        || Path::new("/dev/kfd").exists()
 }
 
 #[cfg(unix)]
